@@ -1,0 +1,41 @@
+# m3-amazon: the two set-up commands are `make demo` and `make test`.
+# Both create .venv when it is missing or older than pyproject.toml, install the project, then run.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench lint fmt clean derive-reference
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[sim,dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/m3amazon demo $(DEMO_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/order_slice.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+# Regenerate the derived facts in src/m3amazon/*/data from the vendor reference files.
+derive-reference: $(STAMP)
+	$(BIN)/python scripts/derive_reference.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

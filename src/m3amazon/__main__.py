@@ -1,0 +1,3 @@
+from m3amazon.cli import app
+
+app()

@@ -1,0 +1,208 @@
+"""Settings: environment variables (prefix ``M3AMAZON_``, nesting with ``__``) over a YAML file.
+
+Precedence, highest first: values passed in code, environment variables, secret files
+(``/run/secrets`` style, see ``*_file`` fields), the YAML file named by ``--config`` or
+``M3AMAZON_CONFIG``, then the defaults below. The defaults run the product against the loopback
+simulators, so a fresh clone works without any file.
+
+Secrets (LWA client secret, refresh token, M3 password) are ``SecretStr``: they never appear in
+logs, reprs or ``config check`` output. Each can also be read from a file (``*_file``) so that
+container secrets need no environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("m3amazon_config_file", default=None)
+
+Region = Literal["NA", "EU", "FE"]
+FulfillmentChannelName = Literal["AMAZON", "MERCHANT"]
+
+
+def read_secret(value: SecretStr | None, file: Path | None, what: str) -> str | None:
+    """The secret's value, from the setting itself or else from its file (stripped of a newline)."""
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read {what} from {file}: {exc.strerror}") from exc
+    return None
+
+
+class SqsSettings(BaseModel):
+    """Where SP-API notifications arrive. Credentials come from the usual AWS chain unless set."""
+
+    queue_url: str | None = None
+    #: Override for a local SQS server (moto in the demo and the tests).
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    wait_time_s: int = Field(default=20, ge=0, le=20)
+    visibility_timeout_s: int = Field(default=120, ge=5)
+    batch_size: int = Field(default=10, ge=1, le=10)
+
+
+class AmazonSettings(BaseModel):
+    region: Region = "NA"
+    #: Use Amazon's sandbox hosts instead of production (static sandbox responses only).
+    sandbox: bool = False
+    seller_id: str | None = None
+    marketplaces: list[str] = Field(default_factory=lambda: ["ATVPDKIKX0DER"])
+    lwa_client_id: str | None = None
+    lwa_client_secret: SecretStr | None = None
+    lwa_client_secret_file: Path | None = None
+    refresh_token: SecretStr | None = None
+    refresh_token_file: Path | None = None
+    #: Override of the SP-API endpoint, e.g. https://127.0.0.1:8443 for the simulator.
+    endpoint: str | None = None
+    #: Override of the LWA token URL (default: Amazon's URL for the region).
+    lwa_token_url: str | None = None
+    #: Extra CA certificate(s) to trust for the SP-API and LWA hosts (the simulator's local CA).
+    ca_bundle: Path | None = None
+    timeout_s: float = Field(default=30.0, gt=0)
+    #: Datasets requested with getOrder (Orders API v2026-01-01 includedData).
+    order_included_data: list[str] = Field(
+        default_factory=lambda: ["BUYER", "RECIPIENT", "PROCEEDS", "FULFILLMENT", "PROMOTION"]
+    )
+    sqs: SqsSettings = Field(default_factory=SqsSettings)
+
+    def client_secret(self) -> str | None:
+        return read_secret(self.lwa_client_secret, self.lwa_client_secret_file, "the LWA client secret")
+
+    def refresh_token_value(self) -> str | None:
+        return read_secret(self.refresh_token, self.refresh_token_file, "the LWA refresh token")
+
+
+class ChannelDefaults(BaseModel):
+    """M3 order header defaults for one fulfillment channel."""
+
+    ortp: str = Field(max_length=3, description="Customer order type (OIS010)")
+    whlo: str = Field(max_length=3, description="Warehouse")
+    faci: str | None = Field(default=None, max_length=3, description="Facility")
+
+
+class M3Settings(BaseModel):
+    """The M3 connection. Cloud: a .ionapi file. On-premises: base URL and basic auth."""
+
+    mode: Literal["cloud", "onprem"] = "onprem"
+    ionapi_file: Path | None = None
+    base_url: str | None = "http://127.0.0.1:8444"
+    username: str | None = "M3SRVADM"
+    password: SecretStr | None = SecretStr("demo")
+    password_file: Path | None = None
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    cono: int = Field(default=100, ge=0, le=999)
+    divi: str = Field(default="AAA", max_length=3)
+    faci: str = Field(default="A01", max_length=3)
+    default_ortp: str = Field(default="AMZ", max_length=3)
+    channels: dict[FulfillmentChannelName, ChannelDefaults] = Field(
+        default_factory=lambda: {
+            "AMAZON": ChannelDefaults(ortp="AFN", whlo="FBA"),
+            "MERCHANT": ChannelDefaults(ortp="MFN", whlo="100"),
+        }
+    )
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_concurrency: int = Field(default=8, ge=1)
+    #: Largest number of transactions sent in one bulk POST.
+    bulk_chunk: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _connection_given(self) -> M3Settings:
+        if self.mode == "cloud" and self.ionapi_file is None:
+            raise ValueError("m3.mode is 'cloud' but m3.ionapi_file is not set")
+        if self.mode == "onprem" and not self.base_url:
+            raise ValueError("m3.mode is 'onprem' but m3.base_url is not set")
+        return self
+
+    def password_value(self) -> str | None:
+        return read_secret(self.password, self.password_file, "the M3 password")
+
+
+class EngineSettings(BaseModel):
+    """The durable engine (DBOS) and the worker's identity."""
+
+    #: Stable identity of this worker; DBOS recovers a worker's unfinished workflows under it.
+    executor_id: str = Field(default_factory=lambda: os.environ.get("HOSTNAME", "local") + "-worker")
+    #: Orders processed at once by one worker.
+    worker_concurrency: int = Field(default=16, ge=1)
+    #: How often the queue is polled for new work, in seconds.
+    queue_polling_s: float = Field(default=0.1, gt=0)
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="M3AMAZON_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    #: SQLAlchemy URL shared by the durable engine and the product's own tables.
+    database_url: str = "sqlite:///./var/m3amazon.sqlite"
+    #: YAML file with the mapping tables (customers, items, ...). Default: the shipped defaults.
+    mapping_file: Path | None = None
+    amazon: AmazonSettings = Field(default_factory=AmazonSettings)
+    m3: M3Settings = Field(default_factory=M3Settings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, file_secret_settings]
+        path = _CONFIG_FILE.get()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> Settings:
+        """Settings from env over the YAML file `path` (or $M3AMAZON_CONFIG), with code overrides on top."""
+        chosen = path or os.environ.get("M3AMAZON_CONFIG")
+        config_path = Path(chosen) if chosen else None
+        if config_path is not None and not config_path.is_file():
+            raise FileNotFoundError(f"configuration file not found: {config_path}")
+        token = _CONFIG_FILE.set(config_path)
+        try:
+            return cls(**overrides)
+        finally:
+            _CONFIG_FILE.reset(token)

@@ -1,0 +1,1 @@
+"""Simulators of Amazon and M3 that speak the real protocols on loopback (demo, tests, benchmarks)."""
