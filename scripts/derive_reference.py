@@ -50,8 +50,11 @@ def derive_mi_fields(ref: Path) -> dict:
                 trn["in"][row["field"]] = [row["type"] or "string", length, row["required"] == "yes"]
             else:
                 trn["out"][row["field"]] = length
-    return {"_comment": "Derived by scripts/derive_reference.py from m3-mi/*.tsv. in: [type, length, "
-            "required]; out: length.", "programs": table}
+    return {
+        "_comment": "Derived by scripts/derive_reference.py from m3-mi/*.tsv. in: [type, length, "
+        "required]; out: length.",
+        "programs": table,
+    }
 
 
 def derive_operations(ref: Path) -> dict:
@@ -67,8 +70,11 @@ def derive_operations(ref: Path) -> dict:
             "burst": op["burst"],
             "deprecated": op["deprecated"],
         }
-    return {"_comment": "Derived by scripts/derive_reference.py from amazon-sp-api/operations-index.json "
-            "(usage plans: rate in requests per second, burst).", "operations": ops}
+    return {
+        "_comment": "Derived by scripts/derive_reference.py from amazon-sp-api/operations-index.json "
+        "(usage plans: rate in requests per second, burst).",
+        "operations": ops,
+    }
 
 
 def write(path: Path, data: dict) -> None:

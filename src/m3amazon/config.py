@@ -112,7 +112,7 @@ class M3Settings(BaseModel):
     faci: str = Field(default="A01", max_length=3)
     default_ortp: str = Field(default="AMZ", max_length=3)
     channels: dict[FulfillmentChannelName, ChannelDefaults] = Field(
-        default_factory=lambda: {
+        default_factory=lambda: {  # type: ignore[arg-type]
             "AMAZON": ChannelDefaults(ortp="AFN", whlo="FBA"),
             "MERCHANT": ChannelDefaults(ortp="MFN", whlo="100"),
         }

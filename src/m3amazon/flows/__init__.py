@@ -1,0 +1,1 @@
+"""Business flows, one module each, readable top to bottom like the use case they implement."""

@@ -39,9 +39,24 @@ MARKETPLACES: dict[str, Marketplace] = {
 }
 
 _NOUNS = [
-    "Ball Bearing", "Hex Bolt Set", "Drill Bit", "Safety Gloves", "LED Work Light", "Hose Clamp",
-    "Torque Wrench", "Cable Ties", "Spirit Level", "Socket Set", "Measuring Tape", "Utility Knife",
-    "Wood Screws", "Wall Anchor", "Sanding Discs", "Paint Brush", "Extension Cord", "Padlock",
+    "Ball Bearing",
+    "Hex Bolt Set",
+    "Drill Bit",
+    "Safety Gloves",
+    "LED Work Light",
+    "Hose Clamp",
+    "Torque Wrench",
+    "Cable Ties",
+    "Spirit Level",
+    "Socket Set",
+    "Measuring Tape",
+    "Utility Knife",
+    "Wood Screws",
+    "Wall Anchor",
+    "Sanding Discs",
+    "Paint Brush",
+    "Extension Cord",
+    "Padlock",
 ]
 _ADJECTIVES = ["Heavy Duty", "Stainless", "Compact", "Professional", "Galvanised", "Premium", "Mini"]
 _EUR_PER = {"USD": Decimal("1.00"), "CAD": Decimal("1.37"), "GBP": Decimal("0.79"), "EUR": Decimal("0.92")}

@@ -1,0 +1,179 @@
+"""SQS intake: SP-API notifications -> canonical events -> the durable engine.
+
+A message is deleted from SQS only after its event is durably enqueued (or, for bad input, after
+an incident holding the original body is stored). If the engine cannot take it, the message stays
+and SQS delivers it again after the visibility timeout: nothing is lost. Duplicates are cheap: the
+workflow id makes the second enqueue a no-op, and the intake log counts the extra delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from aiobotocore.session import get_session
+from sqlalchemy.engine import Engine
+
+from m3amazon.amazon.notifications import NotificationError, parse_notification, to_order_changed
+from m3amazon.canonical import OrderChanged
+from m3amazon.config import SqsSettings
+from m3amazon.ops import metrics
+from m3amazon.ops.db import intake_log
+from m3amazon.ops.incidents import Incident, open_incident
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[OrderChanged], Awaitable[str | None]]
+
+
+def _log_delivery(
+    engine: Engine, notification_id: str, ntype: str, subject: str | None, workflow_id: str | None
+) -> bool:
+    """Record the notification; returns False when this NotificationId was seen before."""
+    with engine.begin() as conn:
+        updated = conn.execute(
+            intake_log.update()
+            .where(intake_log.c.notification_id == notification_id)
+            .values(deliveries=intake_log.c.deliveries + 1)
+        ).rowcount
+        if updated:
+            return False
+        conn.execute(
+            intake_log.insert().values(
+                notification_id=notification_id,
+                notification_type=ntype,
+                subject=subject,
+                workflow_id=workflow_id,
+                deliveries=1,
+                received_at=datetime.now(UTC),
+            )
+        )
+        return True
+
+
+class SqsIntake:
+    def __init__(self, settings: SqsSettings, engine: Engine, submit: Submit) -> None:
+        if not settings.queue_url:
+            raise ValueError("amazon.sqs.queue_url is not set: there is no queue to take notifications from")
+        self.settings = settings
+        self.engine = engine
+        self.submit = submit
+        self.last_message_at: float | None = None
+        self.received = 0
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"region_name": self.settings.region}
+        if self.settings.endpoint_url:
+            kwargs["endpoint_url"] = self.settings.endpoint_url
+        if self.settings.access_key_id:
+            kwargs["aws_access_key_id"] = self.settings.access_key_id
+            secret = self.settings.secret_access_key
+            kwargs["aws_secret_access_key"] = secret.get_secret_value() if secret else ""
+        return kwargs
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take batches until `stop` is set. Errors talking to SQS are logged and retried."""
+        session = get_session()
+        async with session.create_client("sqs", **self._client_kwargs()) as client:
+            backoff = 1.0
+            while not stop.is_set():
+                try:
+                    await self.poll_once(client, wait_time_s=self.settings.wait_time_s)
+                    backoff = 1.0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # network trouble, SQS errors: never kill the worker
+                    log.warning("SQS intake error (%s); retrying in %.0f s", exc, backoff)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=backoff)
+                    backoff = min(backoff * 2, 30.0)
+
+    async def poll_once(self, client: Any, *, wait_time_s: int = 0) -> int:
+        """Receive one batch, hand each message on, delete what is safe to delete. Returns the count."""
+        response = await client.receive_message(
+            QueueUrl=self.settings.queue_url,
+            MaxNumberOfMessages=self.settings.batch_size,
+            WaitTimeSeconds=wait_time_s,
+            VisibilityTimeout=self.settings.visibility_timeout_s,
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        started = time.perf_counter()
+        done: list[dict[str, str]] = []
+        for message in messages:
+            if await self._handle(message):
+                done.append({"Id": message["MessageId"], "ReceiptHandle": message["ReceiptHandle"]})
+        if done:
+            await client.delete_message_batch(QueueUrl=self.settings.queue_url, Entries=done)
+        self.received += len(messages)
+        self.last_message_at = time.time()
+        metrics.INTAKE_BATCH_SECONDS.observe(time.perf_counter() - started)
+        return len(messages)
+
+    async def _handle(self, message: dict[str, Any]) -> bool:
+        """True when the message may be deleted (handed on, or kept as an incident)."""
+        body = message.get("Body", "")
+        try:
+            notification = parse_notification(body)
+            if notification.notification_type != "ORDER_CHANGE":
+                raise NotificationError(
+                    "UNSUPPORTED_NOTIFICATION",
+                    f"notifications of type {notification.notification_type} are not handled yet",
+                )
+            event = to_order_changed(notification)
+        except NotificationError as exc:
+            await asyncio.to_thread(self._bad_message, message, exc)
+            return True
+        try:
+            workflow_id = await self.submit(event)
+        except Exception:
+            log.exception("could not enqueue order %s; SQS will deliver it again", event.order_id)
+            metrics.NOTIFICATIONS.labels(type="ORDER_CHANGE", result="retry").inc()
+            return False
+        first = await asyncio.to_thread(
+            _log_delivery,
+            self.engine,
+            notification.notification_id or message["MessageId"],
+            notification.notification_type,
+            event.order_id,
+            workflow_id,
+        )
+        metrics.NOTIFICATIONS.labels(
+            type="ORDER_CHANGE",
+            result=("enqueued" if workflow_id else "ignored") if first else "duplicate",
+        ).inc()
+        return True
+
+    def _bad_message(self, message: dict[str, Any], exc: NotificationError) -> None:
+        open_incident(
+            self.engine,
+            Incident(
+                key=f"sqs-message:{message['MessageId']}",
+                category="notification",
+                reason_code=exc.reason_code,
+                message=str(exc),
+                subject=message["MessageId"],
+                payload=message.get("Body", ""),
+                actions=("discard",),
+            ),
+        )
+        metrics.NOTIFICATIONS.labels(type="invalid", result="incident").inc()
+        metrics.INCIDENTS.labels(category="notification", reason=exc.reason_code).inc()
+
+
+def count_deliveries(engine: Engine) -> tuple[int, int]:
+    """(distinct notifications, deliveries including duplicates)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(intake_log.c.deliveries), 0)).select_from(
+                intake_log
+            )
+        ).one()
+    return int(row[0]), int(row[1])

@@ -1,0 +1,116 @@
+"""Composition root: builds the edges, the durable engine and the product's tables from settings.
+
+Flows never construct clients; they ask `runtime()` for the edges wired here. Simulated or real
+systems differ only in the URLs and credentials in the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import DBOS, DBOSConfig
+from sqlalchemy.engine import Engine
+
+import m3amazon
+from m3amazon.amazon.gateway import AmazonGateway
+from m3amazon.config import Settings
+from m3amazon.m3.client import MIClient
+from m3amazon.mapping import Mappings, load_mappings
+from m3amazon.ops import db
+
+log = logging.getLogger(__name__)
+
+#: The queue every Amazon order change goes through (one workflow per order).
+ORDER_QUEUE = "amazon-orders"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    mappings: Mappings
+    amazon: AmazonGateway
+    m3: MIClient
+
+    async def aclose(self) -> None:
+        await self.amazon.aclose()
+        await self.m3.aclose()
+        self.engine.dispose()
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The edges of the running engine (set by `start_engine`)."""
+    if _runtime is None:
+        raise RuntimeError("the engine is not started: call bootstrap.start_engine() first")
+    return _runtime
+
+
+def dbos_config(settings: Settings) -> DBOSConfig:
+    config: dict[str, Any] = {
+        "name": "m3amazon",
+        "system_database_url": settings.database_url,
+        "executor_id": settings.engine.executor_id,
+        # A fixed version: a worker restarted after a crash (or an upgrade that keeps the workflow
+        # code compatible) must recover the workflows the previous process left pending.
+        "application_version": m3amazon.__version__,
+        "log_level": "WARNING" if settings.log_level == "INFO" else settings.log_level,
+    }
+    if settings.is_postgres:
+        config["notification_listener_polling_interval_sec"] = 0.1
+    else:
+        db.ensure_sqlite_directory(settings.database_url)
+        config["system_database_engine"] = db.create_engine(settings.database_url)
+    return DBOSConfig(**config)  # type: ignore[typeddict-item]
+
+
+async def start_engine(settings: Settings, *, process_queues: bool = True) -> Runtime:
+    """Launch DBOS (recovering this executor's pending workflows) and wire the edges.
+
+    Call from inside the process's main event loop: DBOS then runs queued async workflows on that
+    loop, the same one the HTTP clients are bound to.
+    """
+    global _runtime
+    mappings = load_mappings(settings.mapping_file)
+    engine = db.create_engine(settings.database_url)
+    db.create_tables(engine)
+    _runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        mappings=mappings,
+        amazon=AmazonGateway(settings.amazon),
+        m3=MIClient(settings.m3),
+    )
+    DBOS(config=dbos_config(settings))
+    if not process_queues:
+        DBOS.listen_queues([])  # enqueue only: a web or intake process must not pick up work
+    DBOS.launch()
+    if process_queues:
+        await DBOS.register_queue_async(
+            ORDER_QUEUE,
+            worker_concurrency=settings.engine.worker_concurrency,
+            polling_interval_sec=settings.engine.queue_polling_s,
+        )
+    log.info(
+        "engine started (executor %s, database %s)",
+        settings.engine.executor_id,
+        "postgresql" if settings.is_postgres else "sqlite",
+    )
+    return _runtime
+
+
+async def stop_engine() -> None:
+    global _runtime
+    if _runtime is not None:
+        await _runtime.aclose()
+        _runtime = None
+    DBOS.destroy(destroy_registry=False)
+    # DBOS made its (now shut down) thread pool the loop's default executor; give the loop a
+    # fresh one so asyncio.to_thread keeps working after the engine stops.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="m3amazon"))

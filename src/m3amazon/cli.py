@@ -1,0 +1,190 @@
+"""The `m3amazon` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from m3amazon.config import Settings
+
+app = typer.Typer(help="Integration between Infor M3 and Amazon's Selling Partner API.", no_args_is_help=True)
+sim_app = typer.Typer(help="Run a simulator in the foreground (Ctrl-C stops it).", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect and check the configuration.", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML settings file (default: $M3AMAZON_CONFIG)")
+]
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _load(config: Path | None) -> Settings:
+    try:
+        return Settings.load(config)
+    except FileNotFoundError as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        console = Console(stderr=True)
+        console.print("[red]The configuration is not valid:[/red]")
+        for err in exc.errors():
+            console.print(f"  {'.'.join(str(p) for p in err['loc'])}: {err['msg']}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(min=0, help="Amazon orders to generate")] = 50,
+    seed: Annotated[int, typer.Option(help="Scenario seed (same seed, same orders)")] = 1,
+    duplicate_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of notifications sent twice")
+    ] = 0.1,
+    exit_when_done: Annotated[
+        bool, typer.Option("--exit", help="Stop once every order has an outcome")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
+    port: Annotated[int, typer.Option(help="Port of the web console")] = 8080,
+    workdir: Annotated[Path, typer.Option(help="Where the demo keeps its databases")] = Path("var/demo"),
+) -> None:
+    """Run everything on loopback: simulators, SQS, engine, web; process N generated orders."""
+    from m3amazon.demo import DemoOptions, run_demo
+
+    _setup_logging("WARNING")
+    options = DemoOptions(
+        orders=orders,
+        seed=seed,
+        duplicate_share=duplicate_share,
+        exit_when_done=exit_when_done,
+        as_json=as_json,
+        port=port,
+        workdir=workdir,
+    )
+    summary = asyncio.run(run_demo(options))
+    if not summary["complete"] or summary["m3_duplicate_orders"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    web: Annotated[bool, typer.Option(help="Serve the web surface")] = True,
+    intake: Annotated[bool, typer.Option(help="Take notifications from SQS")] = True,
+) -> None:
+    """Run the service (engine, SQS intake, web) until SIGINT/SIGTERM."""
+    from m3amazon.service import run_service
+
+    settings = _load(config)
+    _setup_logging(settings.log_level)
+    asyncio.run(run_service(settings, web=web, intake=intake))
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Validate the settings and try every connection; say in plain words what is wrong."""
+    from m3amazon.connectivity import check_all
+
+    settings = _load(config)
+    console = Console()
+    results = asyncio.run(check_all(settings))
+    failed = False
+    for result in results:
+        mark = "[green]ok[/green]  " if result.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {result.name}: {result.detail}")
+        failed |= not result.ok
+    raise typer.Exit(1 if failed else 0)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective settings as JSON, secrets hidden."""
+    settings = _load(config)
+    print(json.dumps(json.loads(settings.model_dump_json()), indent=2))
+
+
+@sim_app.command("amazon")
+def sim_amazon(
+    host: str = "127.0.0.1",
+    port: int = 8443,
+    tls_dir: Annotated[
+        Path, typer.Option(help="Local CA and server certificate (created if missing)")
+    ] = Path("var/tls"),
+    time_scale: Annotated[float, typer.Option(help="Speed-up of the simulated clock and usage plans")] = 1.0,
+    rate_limits: Annotated[bool, typer.Option(help="Enforce the usage plans (429 when exhausted)")] = True,
+    sqs_endpoint: Annotated[str | None, typer.Option(help="SQS endpoint for notifications")] = None,
+    queue_url: Annotated[str | None, typer.Option(help="SQS queue URL for notifications")] = None,
+    marketplace: Annotated[list[str] | None, typer.Option(help="Marketplace id (repeatable)")] = None,
+) -> None:
+    """The Amazon SP-API simulator over HTTPS (LWA, Orders v2026-01-01, notifications)."""
+    from m3amazon.sim.amazon.app import create_app
+    from m3amazon.sim.amazon.notify import SqsPublisher
+    from m3amazon.sim.amazon.state import SellerAccount
+    from m3amazon.sim.catalog import MARKETPLACES
+    from m3amazon.sim.server import serve_forever
+    from m3amazon.sim.tls import LocalTLS
+
+    tls = LocalTLS.ensure(tls_dir)
+    account = SellerAccount(marketplaces=marketplace or list(MARKETPLACES))
+    publisher = SqsPublisher(sqs_endpoint, queue_url) if queue_url else None
+    console = Console(stderr=True)
+    console.print(f"Amazon simulator on https://{host}:{port} (CA: {tls.ca_cert})")
+    console.print(f"LWA client id {account.client_id}; secrets: see m3amazon.sim.amazon.state defaults")
+    serve_forever(
+        create_app(account, publisher=publisher, rate_limits=rate_limits, time_scale=time_scale),
+        host=host,
+        port=port,
+        tls=(tls.server_cert, tls.server_key),
+    )
+
+
+@sim_app.command("m3")
+def sim_m3(
+    host: str = "127.0.0.1",
+    port: int = 8444,
+    db: Annotated[Path, typer.Option(help="SQLite file holding the simulator's state")] = Path(
+        "var/m3-simulator.sqlite"
+    ),
+    write_ionapi: Annotated[Path | None, typer.Option(help="Write a matching .ionapi file here")] = None,
+) -> None:
+    """The M3 MI REST simulator (v2, on-premises basic auth and ION API OAuth)."""
+    from m3amazon.sim.catalog import MARKETPLACES, build_catalog
+    from m3amazon.sim.m3.app import create_app
+    from m3amazon.sim.m3.ionapi import write_ionapi as write_file
+    from m3amazon.sim.m3.store import SimStore
+    from m3amazon.sim.sandbox import M3_PASSWORD, M3_USER
+    from m3amazon.sim.server import serve_forever
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not db.exists()
+    store = SimStore(db)
+    if fresh:
+        store.seed_from_catalog(build_catalog(), MARKETPLACES)
+    client = ("SIM~m3amazon", "sim-client-secret", "SIM#m3amazon", "sim-service-secret")
+    if write_ionapi is not None:
+        write_file(write_ionapi, f"http://{host}:{port}", "SIM", *client)
+    console = Console(stderr=True)
+    console.print(f"M3 simulator on http://{host}:{port} (user {M3_USER}/{M3_PASSWORD}; state in {db})")
+    serve_forever(create_app(store, users={M3_USER: M3_PASSWORD}, ionapi_client=client), host=host, port=port)
+
+
+@sim_app.command("sqs")
+def sim_sqs(
+    host: str = "127.0.0.1",
+    port: int = 9324,
+    queue: Annotated[list[str] | None, typer.Option(help="Queue to create (repeatable)")] = None,
+) -> None:
+    """A local SQS server (moto) for the notifications."""
+    from m3amazon.sim.sqs import serve_sqs_forever
+
+    Console(stderr=True).print(f"SQS (moto) on http://{host}:{port}")
+    serve_sqs_forever(host, port, tuple(queue or ("sp-api-notifications",)))

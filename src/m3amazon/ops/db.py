@@ -1,0 +1,110 @@
+"""The product's own tables and the database engine they live in.
+
+The durable engine (DBOS) and these tables share one database: a SQLite file by default,
+PostgreSQL for scale-out. SQLite connections get WAL, `synchronous=NORMAL`, a busy timeout and
+`BEGIN IMMEDIATE` transactions (several threads write at once; a deferred transaction that later
+needs the write lock would fail instead of waiting).
+
+Tables are prefixed `m3a_` so they never collide with the engine's own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+metadata = sa.MetaData()
+
+#: The trail of each Amazon order: where it stands and which M3 order it became.
+order_trail = sa.Table(
+    "m3a_order_trail",
+    metadata,
+    sa.Column("amazon_order_id", sa.String(40), primary_key=True),
+    sa.Column("marketplace_id", sa.String(20)),
+    sa.Column("channel", sa.String(10)),
+    sa.Column("amazon_status", sa.String(30)),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("m3_customer", sa.String(10)),
+    sa.Column("m3_order_number", sa.String(10)),
+    sa.Column("workflow_id", sa.String(100)),
+    sa.Column("detail", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: The dead-letter store: everything that could not be processed, with the original payload.
+incidents = sa.Table(
+    "m3a_incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("reason_code", sa.String(60), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("subject", sa.String(100)),
+    sa.Column("payload", sa.Text),
+    sa.Column("actions", sa.Text),
+    sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Every notification taken from SQS, once per NotificationId (duplicates are counted, not redone).
+intake_log = sa.Table(
+    "m3a_intake_log",
+    metadata,
+    sa.Column("notification_id", sa.String(100), primary_key=True),
+    sa.Column("notification_type", sa.String(60), nullable=False),
+    sa.Column("subject", sa.String(100)),
+    sa.Column("workflow_id", sa.String(100)),
+    sa.Column("deliveries", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """The settings URL as SQLAlchemy wants it (psycopg 3 as the PostgreSQL driver)."""
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def ensure_sqlite_directory(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+    # Python's sqlite3 then opens each transaction with BEGIN IMMEDIATE.
+    dbapi_conn.isolation_level = "IMMEDIATE"
+
+
+def create_engine(database_url: str, *, pool_size: int = 10) -> Engine:
+    """An engine with the settings this product relies on (see module docstring)."""
+    ensure_sqlite_directory(database_url)
+    url = sqlalchemy_url(database_url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=pool_size,
+            max_overflow=20,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def create_tables(engine: Engine) -> None:
+    metadata.create_all(engine)

@@ -1,0 +1,78 @@
+"""The long-running service: durable engine, SQS intake and web surface in one event loop.
+
+`m3amazon run` and `m3amazon demo` both end up here. SIGINT/SIGTERM stop intake first (no new
+work), then the web server, then the engine; workflows still running are recovered by the next
+start of the same executor id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterator
+
+import uvicorn
+
+from m3amazon import bootstrap
+from m3amazon.amazon.intake import SqsIntake
+from m3amazon.config import Settings
+from m3amazon.flows.dispatch import submit_order_change
+from m3amazon.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the service decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_service(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    web: bool = True,
+    intake: bool = True,
+    on_ready: Callable[[bootstrap.Runtime], None] | None = None,
+) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+
+    rt = await bootstrap.start_engine(settings)
+    tasks: list[asyncio.Task[None]] = []
+    server: _EmbeddedServer | None = None
+    try:
+        if intake and settings.amazon.sqs.queue_url:
+            sqs = SqsIntake(settings.amazon.sqs, rt.engine, submit_order_change)
+            tasks.append(asyncio.create_task(sqs.run(stop), name="sqs-intake"))
+        elif intake:
+            log.warning("amazon.sqs.queue_url is not set: no notifications will be taken")
+        if web:
+            config = uvicorn.Config(
+                create_app(rt),
+                host=settings.web.host,
+                port=settings.web.port,
+                log_level="warning",
+                access_log=False,
+            )
+            server = _EmbeddedServer(config)
+            tasks.append(asyncio.create_task(server.serve(), name="web"))
+        if on_ready is not None:
+            on_ready(rt)
+        await stop.wait()
+    finally:
+        if server is not None:
+            server.should_exit = True
+        for task in tasks:
+            if task.get_name() != "web":
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await bootstrap.stop_engine()

@@ -1,0 +1,401 @@
+"""The M3 simulator's HTTP face: MI REST v2 on-premises and behind an ION-API-style gateway.
+
+Routes (shapes as the v2 swagger exports describe them; see research notes §1.5-1.7, §2):
+
+- `GET  /m3api-rest/v2/execute/{program}/{transaction}` and `POST /m3api-rest/v2/execute` (bulk),
+  HTTP basic auth, as an on-premises M3 serves them;
+- the same under `/{tenant}/M3/m3api-rest/...` with bearer tokens, plus the token endpoints
+  `POST /{tenant}/as/token.oauth2` (password grant) and `POST /{tenant}/as/revoke_token.oauth2`,
+  as CloudSuite's ION API gateway does; `write_ionapi` produces the matching credentials file;
+- the control plane under `/_sim/`: stats, orders, reset, faults, token expiry.
+
+A single GET that fails answers HTTP 400 with the error both in `results[0]` and at the top level
+(`terminationReason`); a bulk POST answers 200 with per-transaction results (the bulk is not
+atomic), and 400 only when the request itself is unusable.
+
+Faults are injected at the HTTP layer with a seeded RNG, so a run can be repeated: latency, HTTP
+500 before the transaction runs, and - the cases idempotency is about - answers lost *after* the
+transaction ran: a held-back answer (the client times out) or a connection dropped mid-answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import random
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from m3amazon.m3.fields import FieldTable
+from m3amazon.sim.m3.programs import SimMIError, run_transaction
+from m3amazon.sim.m3.store import SimStore
+
+#: Query parameters of every v2 call that are not transaction fields.
+CONTROL_PARAMS = frozenset(
+    {
+        "cono",
+        "divi",
+        "lanc",
+        "locale",
+        "timeZone",
+        "maxrecs",
+        "dateformat",
+        "excludeempty",
+        "excludempty",
+        "righttrim",
+        "returncols",
+        "format",
+        "extendedresult",
+        "_rid",
+    }
+)
+DEFAULT_MAXRECS = 100
+
+
+@dataclass
+class Faults:
+    """What goes wrong, and how often (shares are probabilities per MI HTTP request)."""
+
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    #: The transaction runs, its answer is held back `timeout_s`: keep it above the client's
+    #: timeout (M3Settings.timeout_s, 30 s by default); tests use short values on both sides.
+    timeout_share: float = 0.0
+    timeout_s: float = 35.0
+    #: HTTP 500 before the transaction runs.
+    error_500_share: float = 0.0
+    #: The transaction runs, then the connection is dropped halfway through the answer.
+    reset_share: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Faults:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+class SimState:
+    """Everything the routes share: store, field table, faults with their RNG, issued tokens."""
+
+    def __init__(self, store: SimStore, faults: Faults | None, token_ttl_s: float) -> None:
+        self.store = store
+        self.table = FieldTable.default()
+        self.token_ttl_s = token_ttl_s
+        self.tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self.set_faults(faults or Faults())
+
+    def set_faults(self, faults: Faults) -> None:
+        with self._lock:
+            self.faults = faults
+            self._rng = random.Random(faults.seed)
+
+    def draw(self) -> tuple[float, str | None]:
+        """Delay in seconds, and the fault for one request (None, "500", "timeout" or "reset")."""
+        with self._lock:
+            f = self.faults
+            delay = (
+                (f.latency_ms + self._rng.uniform(0, f.jitter_ms)) / 1000
+                if f.latency_ms or f.jitter_ms
+                else 0.0
+            )
+            roll = self._rng.random()
+        for name, share in (
+            ("timeout", f.timeout_share),
+            ("500", f.error_500_share),
+            ("reset", f.reset_share),
+        ):
+            if roll < share:
+                return delay, name
+            roll -= share
+        return delay, None
+
+
+class _FaultInjection:
+    """ASGI middleware applying `SimState.faults` to the MI routes only."""
+
+    def __init__(self, app: ASGIApp, state: SimState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "/m3api-rest/" not in scope["path"]:
+            await self.app(scope, receive, send)
+            return
+        self.state.store.count_http_request()
+        delay, fault = self.state.draw()
+        if delay:
+            await asyncio.sleep(delay)
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault == "500":
+            await JSONResponse({"error": "simulated server error"}, status_code=500)(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        if fault == "timeout":
+            await asyncio.sleep(self.state.faults.timeout_s)
+            for message in held:
+                await send(message)
+            return
+        body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
+        await send(held[0])
+        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        # returning with the answer incomplete makes the server close the connection
+
+
+# -- v2 response shapes -----------------------------------------------------------------------
+
+
+def _ok(transaction: str, rows: list[dict[str, str]]) -> dict[str, Any]:
+    return {"transaction": transaction, "records": rows}
+
+
+def _failed(transaction: str, exc: SimMIError) -> dict[str, Any]:
+    return {
+        "transaction": transaction,
+        "errorMessage": exc.message,
+        "errorCode": exc.code,
+        "errorField": exc.field or "",
+        "errorType": exc.error_type,
+        "records": [],
+    }
+
+
+def _envelope(results: list[dict[str, Any]]) -> dict[str, Any]:
+    failed = sum(1 for r in results if "errorMessage" in r)
+    return {
+        "results": results,
+        "wasTerminated": False,
+        "nrOfSuccessfullTransactions": len(results) - failed,
+        "nrOfNotProcessedTransactions": 0,
+        "nrOfFailedTransactions": failed,
+    }
+
+
+def _terminated(reason: str, error_type: str, results: list[dict[str, Any]] | None = None) -> JSONResponse:
+    body = {
+        "results": results or [],
+        "wasTerminated": True,
+        "terminationReason": reason,
+        "terminationErrorType": error_type,
+        "nrOfSuccessfullTransactions": 0,
+        "nrOfNotProcessedTransactions": 0,
+        "nrOfFailedTransactions": len(results or []),
+    }
+    return JSONResponse(body, status_code=400)
+
+
+def _maxrecs(value: object) -> int:
+    try:
+        return max(0, int(str(value)))
+    except ValueError:
+        return DEFAULT_MAXRECS
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def _unauthorized(scheme: str) -> JSONResponse:
+    return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": scheme})
+
+
+def create_app(
+    store: SimStore,
+    *,
+    users: Mapping[str, str] | None = None,
+    faults: Faults | None = None,
+    ionapi_client: tuple[str, str, str, str] | None = None,
+    cloud_user: str = "M3SRVADM",
+    token_ttl_s: float = 3600.0,
+) -> FastAPI:
+    """The simulator app over `store`.
+
+    `users`: basic-auth users of the on-premises routes (default M3SRVADM/demo).
+    `ionapi_client`: (client_id, client_secret, saak, sask) accepted by the token endpoint; without
+    it the cloud routes refuse every token request.
+    """
+    accounts = dict(users) if users is not None else {"M3SRVADM": "demo"}
+    state = SimState(store, faults, token_ttl_s)
+    app = FastAPI(title="M3 simulator", docs_url="/_sim/docs", openapi_url="/_sim/openapi.json")
+    app.state.sim = state
+    app.add_middleware(_FaultInjection, state=state)
+
+    def onprem_user(request: Request) -> str | None:
+        credentials = _basic_credentials(request)
+        if credentials is None or accounts.get(credentials[0]) != credentials[1]:
+            return None
+        return credentials[0]
+
+    def cloud_token_ok(request: Request, tenant: str) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            return False
+        issued = state.tokens.get(header[7:].strip())
+        return issued is not None and issued[0] == tenant and issued[1] > time.monotonic()
+
+    async def execute_one(request: Request, program: str, transaction: str, user: str) -> JSONResponse:
+        params = request.query_params
+        record = {k: v for k, v in params.items() if k not in CONTROL_PARAMS}
+        maxrecs = _maxrecs(params.get("maxrecs", DEFAULT_MAXRECS))
+        try:
+            rows = await run_in_threadpool(
+                run_transaction, store, state.table, program, transaction, record, user=user, maxrecs=maxrecs
+            )
+        except SimMIError as exc:
+            return _terminated(exc.message, exc.error_type, [_failed(transaction, exc)])
+        return JSONResponse(_envelope([_ok(transaction, rows)]))
+
+    def run_bulk(program: str, calls: list[Any], maxrecs: int, user: str) -> list[dict[str, Any]]:
+        results = []
+        for call in calls:
+            transaction = str(call.get("transaction", ""))
+            raw = call.get("record") or {}
+            record = (
+                {str(k): "" if v is None else str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+            )
+            try:
+                if not isinstance(raw, dict):
+                    raise SimMIError("The record must be an object of fields", code="XFL0005")
+                rows = run_transaction(
+                    store, state.table, program, transaction, record, user=user, maxrecs=maxrecs
+                )
+                results.append(_ok(transaction, rows))
+            except SimMIError as exc:
+                results.append(_failed(transaction, exc))
+        return results
+
+    async def execute_bulk(request: Request, user: str) -> JSONResponse:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _terminated("The request body is not valid JSON", "ServerReturnedNOK")
+        calls = body.get("transactions") if isinstance(body, dict) else None
+        program = str(body.get("program") or "") if isinstance(body, dict) else ""
+        if not program or not isinstance(calls, list) or not all(isinstance(c, dict) for c in calls):
+            return _terminated("The request needs a program and a list of transactions", "ServerReturnedNOK")
+        if program not in state.table.programs():
+            return _terminated(f"Program {program} does not exist", "TransactionNotFound")
+        maxrecs = _maxrecs(body.get("maxReturnedRecords", DEFAULT_MAXRECS))
+        results = await run_in_threadpool(run_bulk, program, calls, maxrecs, user)
+        return JSONResponse(_envelope(results))
+
+    # -- on-premises -------------------------------------------------------------------------------
+
+    @app.get("/m3api-rest/v2/execute/{program}/{transaction}")
+    async def onprem_execute(request: Request, program: str, transaction: str) -> JSONResponse:
+        user = onprem_user(request)
+        if user is None:
+            return _unauthorized('Basic realm="M3"')
+        return await execute_one(request, program, transaction, user)
+
+    @app.post("/m3api-rest/v2/execute")
+    async def onprem_bulk(request: Request) -> JSONResponse:
+        user = onprem_user(request)
+        if user is None:
+            return _unauthorized('Basic realm="M3"')
+        return await execute_bulk(request, user)
+
+    # -- cloud (ION API gateway) -------------------------------------------------------------------
+
+    @app.get("/{tenant}/M3/m3api-rest/v2/execute/{program}/{transaction}")
+    async def cloud_execute(request: Request, tenant: str, program: str, transaction: str) -> JSONResponse:
+        if not cloud_token_ok(request, tenant):
+            return _unauthorized("Bearer")
+        return await execute_one(request, program, transaction, cloud_user)
+
+    @app.post("/{tenant}/M3/m3api-rest/v2/execute")
+    async def cloud_bulk(request: Request, tenant: str) -> JSONResponse:
+        if not cloud_token_ok(request, tenant):
+            return _unauthorized("Bearer")
+        return await execute_bulk(request, cloud_user)
+
+    @app.post("/{tenant}/as/token.oauth2")
+    async def token(request: Request, tenant: str) -> JSONResponse:
+        form = await request.form()
+        if form.get("grant_type") != "password":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        if ionapi_client is None or (form.get("client_id"), form.get("client_secret")) != ionapi_client[:2]:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if (form.get("username"), form.get("password")) != ionapi_client[2:]:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        access = secrets.token_urlsafe(24)
+        state.tokens[access] = (tenant, time.monotonic() + token_ttl_s)
+        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": int(token_ttl_s)})
+
+    @app.post("/{tenant}/as/revoke_token.oauth2")
+    async def revoke(request: Request, tenant: str) -> JSONResponse:
+        credentials = _basic_credentials(request)
+        if ionapi_client is None or credentials != ionapi_client[:2]:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        form = await request.form()
+        state.tokens.pop(str(form.get("token", "")), None)
+        return JSONResponse({})
+
+    # -- control plane -----------------------------------------------------------------------------
+
+    @app.get("/_sim/stats")
+    async def stats() -> dict[str, Any]:
+        data = await run_in_threadpool(store.stats)
+        data["tokens_active"] = sum(1 for _, expiry in state.tokens.values() if expiry > time.monotonic())
+        return data
+
+    @app.get("/_sim/orders")
+    async def orders() -> list[dict[str, Any]]:
+        return await run_in_threadpool(store.orders)
+
+    @app.post("/_sim/reset")
+    async def reset() -> dict[str, str]:
+        await run_in_threadpool(store.reset)
+        state.set_faults(state.faults)
+        return {"status": "reset"}
+
+    @app.get("/_sim/faults")
+    async def get_faults() -> dict[str, Any]:
+        return asdict(state.faults)
+
+    @app.post("/_sim/faults")
+    async def set_faults(request: Request) -> JSONResponse:
+        try:
+            state.set_faults(Faults.from_dict(json.loads(await request.body() or b"{}")))
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        return JSONResponse(asdict(state.faults))
+
+    @app.post("/_sim/tokens/expire")
+    async def expire_tokens() -> dict[str, int]:
+        count = len(state.tokens)
+        state.tokens.clear()
+        return {"expired": count}
+
+    return app
