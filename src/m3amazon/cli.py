@@ -161,7 +161,7 @@ def sim_m3(
     from m3amazon.sim.m3.app import create_app
     from m3amazon.sim.m3.ionapi import write_ionapi as write_file
     from m3amazon.sim.m3.store import SimStore
-    from m3amazon.sim.sandbox import M3_PASSWORD, M3_USER
+    from m3amazon.sim.sandbox import ION_CLIENT, ION_TENANT, M3_PASSWORD, M3_USER
     from m3amazon.sim.server import serve_forever
 
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -169,12 +169,13 @@ def sim_m3(
     store = SimStore(db)
     if fresh:
         store.seed_from_catalog(build_catalog(), MARKETPLACES)
-    client = ("SIM~m3amazon", "sim-client-secret", "SIM#m3amazon", "sim-service-secret")
     if write_ionapi is not None:
-        write_file(write_ionapi, f"http://{host}:{port}", "SIM", *client)
+        write_file(write_ionapi, f"http://{host}:{port}", ION_TENANT, *ION_CLIENT)
     console = Console(stderr=True)
     console.print(f"M3 simulator on http://{host}:{port} (user {M3_USER}/{M3_PASSWORD}; state in {db})")
-    serve_forever(create_app(store, users={M3_USER: M3_PASSWORD}, ionapi_client=client), host=host, port=port)
+    serve_forever(
+        create_app(store, users={M3_USER: M3_PASSWORD}, ionapi_client=ION_CLIENT), host=host, port=port
+    )
 
 
 @sim_app.command("sqs")

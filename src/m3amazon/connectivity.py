@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from m3amazon.amazon.errors import AmazonApiError, AuthError, NotFound
 from m3amazon.amazon.gateway import AmazonGateway
 from m3amazon.config import Settings
-from m3amazon.m3.client import MIClient
+from m3amazon.m3.client import MIClient, RetryPolicy
 from m3amazon.m3.errors import MIError
 from m3amazon.mapping import MappingError, load_mappings
 from m3amazon.ops.db import create_engine
@@ -49,6 +49,8 @@ def explain(exc: BaseException, target: str) -> str:
             return f"cannot connect to {target}: nothing answers there (is the address right, is it running?)"
         if isinstance(item, httpx.TimeoutException | TimeoutError):
             return f"{target} did not answer in time"
+    if isinstance(exc, MappingError | AmazonApiError | MIError):
+        return str(exc)  # already a sentence
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -108,7 +110,7 @@ async def _check_sqs(settings: Settings) -> str:
 
 
 async def _check_m3(settings: Settings) -> str:
-    async with MIClient(settings.m3) as client:
+    async with MIClient(settings.m3, retry=RetryPolicy(attempts=2, wait_initial=0.2, wait_max=0.5)) as client:
         user = await client.ping()
         mode = "ION API (.ionapi)" if settings.m3.mode == "cloud" else "on-premises"
         return f"{mode} at {client.base_url} answered as user {user}, company {settings.m3.cono}"
@@ -126,8 +128,6 @@ async def check_all(settings: Settings) -> list[CheckResult]:
     for name, target, check in checks:
         try:
             results.append(CheckResult(name, True, await check(settings)))
-        except (MappingError, AmazonApiError, MIError) as exc:
-            results.append(CheckResult(name, False, str(exc)))
         except Exception as exc:  # every failure becomes a sentence, never a traceback
             results.append(CheckResult(name, False, explain(exc, target)))
     return results

@@ -15,6 +15,7 @@ the incident.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -82,6 +83,31 @@ class Unavailable(AmazonApiError):
     """500/502/503/504 or no response at all (timeout, connection refused)."""
 
     retryable = True
+
+
+class TlsError(AmazonApiError):
+    """The server's certificate is not trusted. Retrying cannot help; the CA setting must change."""
+
+
+def _certificate_problem(exc: BaseException) -> bool:
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            return False
+        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def connection_error(exc: BaseException, operation: str | None, prefix: str = "") -> AmazonApiError:
+    """The typed error for a request that got no HTTP answer (refused, reset, bad certificate)."""
+    text = f"{prefix}{exc}" if str(exc) else f"{prefix}{type(exc).__name__}"
+    if _certificate_problem(exc):
+        return TlsError(
+            0, "CertificateNotTrusted", text + " (set amazon.ca_bundle to the issuing CA)", operation
+        )
+    return Unavailable(0, "ConnectionError", text, operation)
 
 
 _BY_STATUS: dict[int, type[AmazonApiError]] = {

@@ -45,7 +45,9 @@ from m3amazon.amazon.errors import (
     AmazonTranslationError,
     AuthError,
     Throttled,
+    TlsError,
     Unavailable,
+    connection_error,
     error_from_response,
 )
 from m3amazon.amazon.lwa import LwaTokenProvider
@@ -316,8 +318,8 @@ class AmazonGateway:
                 0, "Timeout", f"no answer within the timeout ({type(exc).__name__})", operation
             )
         except httpx.TransportError as exc:
-            error = Unavailable(0, "ConnectionError", str(exc) or type(exc).__name__, operation)
-        except Unavailable as exc:  # LWA could not be reached
+            error = connection_error(exc, operation)
+        except (Unavailable, TlsError) as exc:  # LWA could not be reached
             error = exc
         else:
             self._note_rate_limit(operation, response.rate_limit)

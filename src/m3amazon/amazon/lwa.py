@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from m3amazon.amazon.errors import AmazonApiError, AuthError, Throttled, Unavailable
+from m3amazon.amazon.errors import AmazonApiError, AuthError, Throttled, Unavailable, connection_error
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class LwaTokenProvider:
         except httpx.TimeoutException as exc:
             raise Unavailable(0, "Timeout", f"LWA did not answer: {type(exc).__name__}", operation) from None
         except httpx.TransportError as exc:
-            raise Unavailable(0, "ConnectionError", f"cannot reach LWA: {exc}", operation) from None
+            raise connection_error(exc, operation, "cannot reach LWA: ") from None
         body = _json_or_empty(response)
         if response.status_code != 200:
             raise _lwa_error(response.status_code, body, operation)

@@ -24,7 +24,7 @@ from m3amazon.canonical import Order, OrderChanged, OrderStatus, masked
 from m3amazon.flows import references
 from m3amazon.m3.errors import MIError
 from m3amazon.m3.orders import CustomerOrderPlan, EnsuredOrder, ensure_customer_order
-from m3amazon.m3.translate import References, Translation, to_m3_order
+from m3amazon.m3.translate import Translation, to_m3_order
 from m3amazon.ops import metrics, trail
 from m3amazon.ops.incidents import Incident, open_incident
 
@@ -77,10 +77,9 @@ async def amazon_order_changed(event: OrderChanged) -> OrderOutcome:
         )
         return await report_incident(event, order, (failure,))
 
-    refs = await look_up_references(order)  # customer and items in M3
-    if isinstance(refs, Failure):
-        return await report_incident(event, order, (refs,))
-    translation = await plan_m3_order(order, refs)  # pure translation, checkpointed
+    translation = await plan_m3_order(order)  # customer and items in M3, then translate
+    if isinstance(translation, Failure):
+        return await report_incident(event, order, (translation,))
     if translation.problems:
         problems = tuple(Failure(p.reason_code, p.message) for p in translation.problems)
         return await report_incident(event, order, problems)
@@ -118,17 +117,17 @@ async def fetch_order(order_id: str) -> Order | Failure:
 
 
 @DBOS.step()
-async def look_up_references(order: Order) -> References | Failure:
+async def plan_m3_order(order: Order) -> Translation | Failure:
+    """Look up the customer and the items in M3, then translate (pure) into batch-order records.
+
+    One step, so the translation is checkpointed with the look-ups it used: a recovered workflow
+    follows the same path even if the mapping file changed in between.
+    """
     rt = runtime()
     try:
-        return await references.resolve(order, rt.m3, rt.mappings)
+        refs = await references.resolve(order, rt.m3, rt.mappings)
     except MIError as exc:
         return Failure("M3_LOOKUP_FAILED", f"looking up customer and items failed: {exc}", exc.transient)
-
-
-@DBOS.step()
-async def plan_m3_order(order: Order, refs: References) -> Translation:
-    rt = runtime()
     return to_m3_order(order, refs, rt.mappings, rt.settings.m3)
 
 

@@ -8,6 +8,7 @@ M3 item and alias, and every marketplace its M3 customer.
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,12 @@ import httpx
 
 from m3amazon.config import Settings
 from m3amazon.sim.amazon.app import create_app as create_amazon_app
-from m3amazon.sim.amazon.notify import SqsPublisher
+from m3amazon.sim.amazon.notify import PacedSqsPublisher, SqsPublisher
 from m3amazon.sim.amazon.state import SellerAccount
 from m3amazon.sim.catalog import MARKETPLACES, build_catalog
 from m3amazon.sim.m3.app import Faults
 from m3amazon.sim.m3.app import create_app as create_m3_app
+from m3amazon.sim.m3.ionapi import write_ionapi
 from m3amazon.sim.m3.store import SimStore
 from m3amazon.sim.server import RunningServer, serve_in_thread
 from m3amazon.sim.sqs import SqsServer
@@ -29,6 +31,9 @@ from m3amazon.sim.tls import LocalTLS
 
 #: The M3 user the simulator accepts (basic auth, on-premises mode).
 M3_USER, M3_PASSWORD = "M3SRVADM", "demo"
+#: The ION API client and service account the simulator accepts (cloud mode, .ionapi file).
+ION_TENANT = "SIM"
+ION_CLIENT = ("SIM~m3amazon", "sim-client-secret", "SIM#m3amazon", "sim-service-secret")
 
 
 @dataclass
@@ -54,8 +59,12 @@ class Sandbox:
         amazon_time_scale: float = 60.0,
         m3_faults: Faults | None = None,
         tls_dir: Path | None = None,
+        paced_depth: int | None = None,
+        m3_unknown_skus: tuple[str, ...] = (),
     ) -> Sandbox:
-        """Start all three servers on free loopback ports. `tls_dir` keeps the local CA between runs."""
+        """Start all three servers on free loopback ports. `tls_dir` keeps the local CA between runs;
+        `paced_depth` makes the Amazon simulator hold notifications back while the queue is that deep;
+        `m3_unknown_skus` are catalog SKUs that M3 gets no item or alias for."""
         workdir.mkdir(parents=True, exist_ok=True)
         tls = LocalTLS.ensure(tls_dir or workdir / "tls")
         catalog = build_catalog(size=catalog_size)
@@ -64,7 +73,11 @@ class Sandbox:
         account = SellerAccount(marketplaces=marketplaces, catalog=catalog)
         amazon_app = create_amazon_app(
             account,
-            publisher=SqsPublisher(sqs.url, queue_url, sqs.region),
+            publisher=(
+                PacedSqsPublisher(sqs.url, queue_url, sqs.region, max_depth=paced_depth)
+                if paced_depth
+                else SqsPublisher(sqs.url, queue_url, sqs.region)
+            ),
             rate_limits=amazon_rate_limits,
             time_scale=amazon_time_scale,
         )
@@ -73,14 +86,17 @@ class Sandbox:
         for leftover in workdir.glob("m3-simulator.sqlite*"):
             leftover.unlink()
         store = SimStore(m3_path)
-        store.seed_from_catalog(catalog, {m: MARKETPLACES[m] for m in marketplaces})
+        store.seed_from_catalog(
+            catalog, {m: MARKETPLACES[m] for m in marketplaces}, skip_skus=m3_unknown_skus
+        )
         m3 = serve_in_thread(
-            create_m3_app(store, users={M3_USER: M3_PASSWORD}, faults=m3_faults), name="m3-sim"
+            create_m3_app(store, users={M3_USER: M3_PASSWORD}, faults=m3_faults, ionapi_client=ION_CLIENT),
+            name="m3-sim",
         )
         return cls(workdir, tls, sqs, queue_url, account, amazon, store, m3)
 
     # -- wiring the product to it ------------------------------------------------------
-    def config(self, database_url: str, **engine: Any) -> dict[str, Any]:
+    def config(self, database_url: str, *, visibility_timeout_s: int = 120, **engine: Any) -> dict[str, Any]:
         """Settings as a plain dict (what a YAML config file for a worker subprocess holds)."""
         return {
             "database_url": database_url,
@@ -101,22 +117,42 @@ class Sandbox:
                     "access_key_id": "sandbox",
                     "secret_access_key": "sandbox",
                     "wait_time_s": 1,
+                    "visibility_timeout_s": visibility_timeout_s,
                 },
             },
             "m3": {"mode": "onprem", "base_url": self.m3.url, "username": M3_USER, "password": M3_PASSWORD},
             "engine": engine,
         }
 
+    def write_ionapi(self, path: Path) -> Path:
+        """A .ionapi file for this M3 simulator (cloud mode)."""
+        write_ionapi(path, self.m3.url, ION_TENANT, *ION_CLIENT)
+        return path
+
     def settings(self, database_url: str, **engine: Any) -> Settings:
         return Settings(**self.config(database_url, **engine))
 
     # -- driving it ----------------------------------------------------------------------
     def generate(
-        self, orders: int, *, seed: int = 1, duplicate_share: float = 0.0, afn_share: float = 0.3
+        self,
+        orders: int,
+        *,
+        seed: int = 1,
+        duplicate_share: float = 0.0,
+        afn_share: float = 0.3,
+        unfit_address_share: float = 0.0,
     ) -> dict[str, Any]:
         """New Amazon orders and their ORDER_CHANGE notifications (some delivered twice)."""
-        body = {"orders": orders, "seed": seed, "duplicate_share": duplicate_share, "afn_share": afn_share}
-        with httpx.Client(verify=str(self.tls.ca_cert), timeout=120) as client:
+        body = {
+            "orders": orders,
+            "seed": seed,
+            "duplicate_share": duplicate_share,
+            "afn_share": afn_share,
+            "unfit_address_share": unfit_address_share,
+        }
+        with httpx.Client(
+            verify=ssl.create_default_context(cafile=str(self.tls.ca_cert)), timeout=120
+        ) as client:
             response = client.post(f"{self.amazon.url}/_sim/scenario", json=body)
             response.raise_for_status()
             return dict(response.json())

@@ -247,6 +247,7 @@ class AmazonSimulator:
             afn_share=float(body.get("afn_share", 0.3)),
             max_lines=int(body.get("max_lines", 3)),
             pending_share=float(body.get("pending_share", 0.0)),
+            unfit_address_share=float(body.get("unfit_address_share", 0.0)),
         )
         sent = duplicates = 0
         if self.publisher is not None and body.get("notify", True):

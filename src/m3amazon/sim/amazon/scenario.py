@@ -166,15 +166,26 @@ def _order_id(rng: random.Random, country: str, taken: set[str]) -> str:
             return candidate
 
 
-def _address(rng: random.Random, country: str, name: str, fba: bool, company: str | None) -> Address:
+def _address(
+    rng: random.Random, country: str, name: str, fba: bool, company: str | None, unfit: bool = False
+) -> Address:
+    """A delivery address. Long ones are common, but by default they still fit M3's four lines of
+    36 characters once wrapped; `unfit` makes one that cannot (for incident scenarios)."""
     place = rng.choice(_PLACES[country])
-    line2 = rng.choice([None, None, None, rng.choice(_LONG_LINES), f"Floor {rng.randint(1, 9)}"])
+    long_line = rng.choice(_LONG_LINES)
+    # A company name already takes a line: then no long second line, so the address stays fittable.
+    line2 = rng.choice([None, None, None, None if company else long_line, f"Floor {rng.randint(1, 9)}"])
+    line3 = None
+    if unfit:
+        company = company or rng.choice(_COMPANIES)
+        line2, line3 = long_line, " ".join(_LONG_LINES)
     phone = None if fba else _PHONES[country].format(a=rng.randrange(10**4), b=rng.randrange(10**3))
     return Address(
         name=name,
         company=company,
         line1=place.street.format(n=rng.randint(1, 250)),
         line2=line2,
+        line3=line3,
         city=place.city,
         district=place.district,
         state=place.state,
@@ -238,12 +249,14 @@ def generate_orders(
     afn_share: float = 0.3,
     max_lines: int = 3,
     pending_share: float = 0.0,
+    unfit_address_share: float = 0.0,
     now: datetime | None = None,
 ) -> list[str]:
     """Create `n` orders in `account` and return their ids (in creation order).
 
     Orders are created between 5 minutes and 2 days before `now`, so that a searchOrders call with
-    Amazon's two-minute lag finds them at once.
+    Amazon's two-minute lag finds them at once. A share `unfit_address_share` of the orders get a
+    delivery address too long for M3 (the order flow must turn them into incidents).
     """
     rng = random.Random(seed)
     markets = marketplaces or list(account.marketplaces)
@@ -285,7 +298,14 @@ def generate_orders(
                 company=company,
                 purchase_order_number=f"PO-{rng.randint(10000, 99999)}" if business else None,
             ),
-            ship_to=_address(rng, destination, name, afn, company),
+            ship_to=_address(
+                rng,
+                destination,
+                name,
+                afn,
+                company,
+                unfit=unfit_address_share > 0 and rng.random() < unfit_address_share,
+            ),
             order_total=_total(lines, market.currency),
             service_level=rng.choice(_SERVICE_LEVELS),
             is_business=business,

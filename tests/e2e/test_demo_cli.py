@@ -1,0 +1,56 @@
+"""`m3amazon demo --orders 100 --duplicate-share 0.2 --exit --json`: the README's promise, as a process."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_demo_creates_every_order_once(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "m3amazon",
+        "demo",
+        "--orders",
+        "100",
+        "--duplicate-share",
+        "0.2",
+        "--exit",
+        "--json",
+        "--port",
+        str(_free_port()),
+        "--workdir",
+        str(tmp_path / "demo"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["orders_generated"] == 100
+    assert summary["m3_orders_created"] == 100
+    assert summary["m3_duplicate_orders"] == 0
+    assert summary["incidents"] == 0
+    assert summary["notifications_sent"] > 100  # a fifth of them went out twice
+    assert summary["duplicate_notifications"] == summary["notifications_sent"] - 100
+    for key in (
+        "orders_generated",
+        "notifications_sent",
+        "m3_orders_created",
+        "m3_duplicate_orders",
+        "incidents",
+        "elapsed_s",
+    ):
+        assert key in summary

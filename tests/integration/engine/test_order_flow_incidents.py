@@ -1,0 +1,108 @@
+"""The order flow in process, over the simulators: good orders reach M3, bad ones become incidents.
+
+An operator must be able to read why: every incident has a reason code, a sentence naming the
+thing to fix, and the payload (personal data masked); nothing is dropped and the worker goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from m3amazon import bootstrap
+from m3amazon.flows import references
+from m3amazon.ops import incidents, trail
+from m3amazon.service import run_service
+from m3amazon.sim.catalog import build_catalog
+from m3amazon.sim.sandbox import Sandbox
+
+pytestmark = pytest.mark.slow
+
+ORDERS = 40
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path):
+    unknown = tuple(item.sku for item in build_catalog(size=12)[:2])  # M3 has no item for these two
+    box = Sandbox.start(tmp_path / "sandbox", catalog_size=12, m3_unknown_skus=unknown)
+    references.clear_caches()
+    yield box
+    box.stop()
+
+
+async def _run(box: Sandbox, tmp_path: Path, port: int) -> dict[str, Any]:
+    settings = box.settings(f"sqlite:///{tmp_path / 'flow.sqlite'}", executor_id="flow-test")
+    settings.web.port = port
+    stop = asyncio.Event()
+    ready: asyncio.Future[bootstrap.Runtime] = asyncio.get_running_loop().create_future()
+    service = asyncio.create_task(run_service(settings, stop=stop, on_ready=ready.set_result))
+    try:
+        rt = await asyncio.wait_for(asyncio.shield(ready), 60)
+        scenario = await asyncio.to_thread(box.generate, ORDERS, seed=11, unfit_address_share=0.15)
+        for _ in range(600):
+            counts = await asyncio.to_thread(trail.outcome_counts, rt.engine)
+            if sum(counts.values()) >= ORDERS:
+                break
+            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+            api = (await web.get("/api/incidents")).json()
+            health = (await web.get("/healthz")).status_code
+            page = (await web.get("/")).text
+            metrics = (await web.get("/metrics")).text
+            one = (await web.get(f"/api/orders/{scenario['order_ids'][0]}")).json()
+        rows = await asyncio.to_thread(incidents.list_incidents, rt.engine)
+        return {
+            "counts": counts,
+            "api": api,
+            "rows": rows,
+            "health": health,
+            "page": page,
+            "metrics": metrics,
+            "one": one,
+            "scenario": scenario,
+        }
+    finally:
+        stop.set()
+        await service
+
+
+def test_bad_orders_become_readable_incidents_and_good_ones_reach_m3(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    result = asyncio.run(_run(sandbox, tmp_path, _free_port()))
+    counts, rows = result["counts"], result["rows"]
+    assert sum(counts.values()) == ORDERS
+    assert counts.get("incident", 0) >= 3, counts  # the scenario has unknown SKUs and unfit addresses
+    assert sandbox.m3_stats()["orders_total"] == counts.get("created", 0)
+    assert sandbox.m3_stats()["duplicate_orders"] == 0
+
+    reasons = {row["reason_code"] for row in rows}
+    assert reasons & {"UNKNOWN_SKU", "ADDRESS_DOES_NOT_FIT", "MULTIPLE"}, reasons
+    for row in rows:
+        assert row["category"] == "order" and row["subject"]
+        assert len(row["message"].split()) > 4  # a sentence
+        payload = json.loads(row["payload"])
+        assert payload["event"]["order_id"] == row["subject"]
+        assert payload["order"]["ship_to"]["name"] == "***"  # personal data masked
+        assert "retry" in row["actions"]
+    unknown_sku = [r for r in rows if "UNKNOWN_SKU" in r["key"]]
+    assert unknown_sku and "no M3 item" in unknown_sku[0]["message"]
+
+    assert result["health"] == 200
+    assert {i["id"] for i in result["api"]} == {r["id"] for r in rows}
+    assert "payload" not in result["api"][0]
+    assert "open incidents" in result["page"]
+    assert "m3amazon_orders_total" in result["metrics"]
+    assert result["one"]["workflow_id"] == f"amazon-order:{result['scenario']['order_ids'][0]}"
