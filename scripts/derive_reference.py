@@ -1,8 +1,8 @@
 """Derive the run-time facts the product needs from the vendor reference files.
 
 The repository must stand on its own and must not carry the vendors' files or prose, so this
-script reads `../shared` (or $M3AMAZON_REFERENCE_DIR) and writes compact fact tables without any
-descriptions:
+script reads the reference folder (see `m3amazon.reference`: $M3AMAZON_REFERENCE_DIR or
+`../shared`) and writes compact fact tables without any descriptions:
 
 - src/m3amazon/m3/data/mi_fields.json: per MI program and transaction, the HTTP method, the input
   fields (type, length, required) and the output fields (length), from m3-mi/*.tsv.
@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
+
+from m3amazon.reference import candidates, find_reference_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def reference_dir() -> Path:
-    configured = os.environ.get("M3AMAZON_REFERENCE_DIR")
-    path = Path(configured) if configured else ROOT.parent / "shared"
-    if not path.is_dir():
-        sys.exit(f"reference data not found at {path}; set M3AMAZON_REFERENCE_DIR")
+    path = find_reference_dir()
+    if path is None:
+        sys.exit(
+            f"reference data not found in {', '.join(map(str, candidates()))}; set M3AMAZON_REFERENCE_DIR"
+        )
     return path
 
 

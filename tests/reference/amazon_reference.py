@@ -11,29 +11,22 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-import os
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
 from jsonschema import Draft7Validator, FormatChecker
+
+from m3a_testenv import reference_dir as shared_reference_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def reference_dir(part: str = "amazon-sp-api") -> Path:
     """The reference directory, which must hold `part`; skips (or fails in CI) when it is missing."""
-    configured = os.environ.get("M3AMAZON_REFERENCE_DIR")
-    path = Path(configured) if configured else ROOT.parent / "shared"
-    if not (path / part).is_dir():
-        message = f"reference data not found at {path}; set M3AMAZON_REFERENCE_DIR to run"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return shared_reference_dir(part)
 
 
 def derive_script() -> ModuleType:
