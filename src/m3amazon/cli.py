@@ -96,6 +96,7 @@ def config_check(config: ConfigOption = None) -> None:
 
     settings = _load(config)
     console = Console()
+    logging.getLogger("stamina").setLevel(logging.ERROR)  # retries are summed up in the result lines
     results = asyncio.run(check_all(settings))
     failed = False
     for result in results:

@@ -49,7 +49,7 @@ def explain(exc: BaseException, target: str) -> str:
             return f"cannot connect to {target}: nothing answers there (is the address right, is it running?)"
         if isinstance(item, httpx.TimeoutException | TimeoutError):
             return f"{target} did not answer in time"
-    if isinstance(exc, MappingError | AmazonApiError | MIError):
+    if isinstance(exc, MappingError | AmazonApiError | MIError | ValueError):
         return str(exc)  # already a sentence
     return f"{type(exc).__name__}: {exc}"
 
@@ -92,7 +92,7 @@ async def _check_sqs(settings: Settings) -> str:
 
     sqs = settings.amazon.sqs
     if not sqs.queue_url:
-        return "no queue configured (amazon.sqs.queue_url): notifications are off, only polling will work"
+        return "no queue configured (amazon.sqs.queue_url): no notifications will be taken"
     kwargs: dict[str, object] = {"region_name": sqs.region}
     if sqs.endpoint_url:
         kwargs["endpoint_url"] = sqs.endpoint_url

@@ -19,6 +19,7 @@ from m3amazon import bootstrap
 from m3amazon.amazon.intake import SqsIntake
 from m3amazon.config import Settings
 from m3amazon.flows.dispatch import submit_order_change
+from m3amazon.listen import bind
 from m3amazon.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,14 @@ class _EmbeddedServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+async def _until_serving(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    """Return once the web server accepts connections."""
+    while not server.started:
+        if task.done():
+            raise RuntimeError("the web server stopped while starting; see the log above")
+        await asyncio.sleep(0.02)
 
 
 async def run_service(
@@ -64,7 +73,10 @@ async def run_service(
                 access_log=False,
             )
             server = _EmbeddedServer(config)
-            tasks.append(asyncio.create_task(server.serve(), name="web"))
+            sock = bind(settings.web.host, settings.web.port)  # a plain error now if the port is taken
+            web_task = asyncio.create_task(server.serve(sockets=[sock]), name="web")
+            tasks.append(web_task)
+            await _until_serving(server, web_task)
         if on_ready is not None:
             on_ready(rt)
         await stop.wait()

@@ -11,9 +11,13 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from m3amazon.amazon.endpoints import MARKETPLACES as AMAZON_MARKETPLACES
+
 
 @dataclass(frozen=True)
 class Marketplace:
+    """A marketplace the simulated seller sells on: Amazon's facts plus the seller's M3 customer."""
+
     marketplace_id: str
     country: str
     currency: str
@@ -25,16 +29,23 @@ class Marketplace:
     decimal_comma: bool = False
 
 
+def _simulated(marketplace_id: str, customer_number: str, decimal_comma: bool = False) -> Marketplace:
+    info = AMAZON_MARKETPLACES[marketplace_id]
+    return Marketplace(
+        marketplace_id, info.country, info.currency, info.domain, info.region, customer_number, decimal_comma
+    )
+
+
 MARKETPLACES: dict[str, Marketplace] = {
     m.marketplace_id: m
     for m in (
-        Marketplace("ATVPDKIKX0DER", "US", "USD", "Amazon.com", "NA", "AMZUS"),
-        Marketplace("A2EUQ1WTGCTBG2", "CA", "CAD", "Amazon.ca", "NA", "AMZCA"),
-        Marketplace("A1F83G8C2ARO7P", "GB", "GBP", "Amazon.co.uk", "EU", "AMZUK"),
-        Marketplace("A1PA6795UKMFR9", "DE", "EUR", "Amazon.de", "EU", "AMZDE", True),
-        Marketplace("A13V1IB3VIYZZH", "FR", "EUR", "Amazon.fr", "EU", "AMZFR", True),
-        Marketplace("APJ6JRA9NG5V4", "IT", "EUR", "Amazon.it", "EU", "AMZIT", True),
-        Marketplace("A1RKKUPIHCS9HS", "ES", "EUR", "Amazon.es", "EU", "AMZES", True),
+        _simulated("ATVPDKIKX0DER", "AMZUS"),
+        _simulated("A2EUQ1WTGCTBG2", "AMZCA"),
+        _simulated("A1F83G8C2ARO7P", "AMZUK"),
+        _simulated("A1PA6795UKMFR9", "AMZDE", decimal_comma=True),
+        _simulated("A13V1IB3VIYZZH", "AMZFR", decimal_comma=True),
+        _simulated("APJ6JRA9NG5V4", "AMZIT", decimal_comma=True),
+        _simulated("A1RKKUPIHCS9HS", "AMZES", decimal_comma=True),
     )
 }
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import uvicorn
 
+from m3amazon.listen import bind
+
 
 @dataclass
 class RunningServer:
@@ -36,16 +38,6 @@ class RunningServer:
         self.thread.join(timeout)
         with contextlib.suppress(OSError):
             self._sock.close()
-
-
-def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted connections of such
-    # sockets; without it every loopback request waits ~40 ms for delayed ACKs.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
-    return sock
 
 
 def _config(app: Any, tls: tuple[Path, Path] | None, log_level: str) -> uvicorn.Config:
