@@ -22,8 +22,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every benchmark script in bench/ (harness.py is the shared harness, not a benchmark).
 bench: $(STAMP)
-	$(BIN)/python bench/order_slice.py
+	@for script in $$(ls bench/*.py | grep -v harness.py); do \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
