@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,18 @@ from m3amazon.ops.incidents import Incident, open_incident
 log = logging.getLogger(__name__)
 
 Submit = Callable[[OrderChanged], Awaitable[str | None]]
+
+
+def _seen_before(engine: Engine, notification_id: str) -> bool:
+    """True (and one more delivery counted) when this NotificationId was handed on before."""
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                intake_log.update()
+                .where(intake_log.c.notification_id == notification_id)
+                .values(deliveries=intake_log.c.deliveries + 1)
+            ).rowcount
+        )
 
 
 def _log_delivery(
@@ -107,18 +119,50 @@ class SqsIntake:
             return 0
         started = time.perf_counter()
         done: list[dict[str, str]] = []
-        for message in messages:
-            if await self._handle(message):
-                done.append({"Id": message["MessageId"], "ReceiptHandle": message["ReceiptHandle"]})
-        if done:
-            await client.delete_message_batch(QueueUrl=self.settings.queue_url, Entries=done)
+        async with self._kept_invisible(client, messages):
+            for message in messages:
+                if await self._handle(message):
+                    done.append({"Id": message["MessageId"], "ReceiptHandle": message["ReceiptHandle"]})
+            if done:
+                await client.delete_message_batch(QueueUrl=self.settings.queue_url, Entries=done)
         self.received += len(messages)
         self.last_message_at = time.time()
         metrics.INTAKE_BATCH_SECONDS.observe(time.perf_counter() - started)
         return len(messages)
 
+    @contextlib.asynccontextmanager
+    async def _kept_invisible(self, client: Any, messages: list[dict[str, Any]]) -> AsyncIterator[None]:
+        """While a batch is being handled, extend its visibility timeout every half timeout.
+
+        A slow enqueue (the database is busy) must not let SQS hand the same messages to another
+        worker in the meantime; they become visible again only if this worker dies.
+        """
+        timeout = self.settings.visibility_timeout_s
+
+        async def extend() -> None:
+            while True:
+                await asyncio.sleep(timeout / 2)
+                entries = [
+                    {"Id": m["MessageId"], "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": timeout}
+                    for m in messages
+                ]
+                try:
+                    await client.change_message_visibility_batch(
+                        QueueUrl=self.settings.queue_url, Entries=entries
+                    )
+                except Exception as exc:  # the next extension (or SQS's redelivery) covers it
+                    log.warning("could not extend the visibility of %d messages: %s", len(entries), exc)
+
+        task = asyncio.create_task(extend(), name="sqs-visibility")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def _handle(self, message: dict[str, Any]) -> bool:
-        """True when the message may be deleted (handed on, or kept as an incident)."""
+        """True when the message may be deleted (handed on, a known duplicate, or kept as an incident)."""
         body = message.get("Body", "")
         try:
             notification = parse_notification(body)
@@ -131,6 +175,10 @@ class SqsIntake:
         except NotificationError as exc:
             await asyncio.to_thread(self._bad_message, message, exc)
             return True
+        notification_id = notification.notification_id or message["MessageId"]
+        if await asyncio.to_thread(_seen_before, self.engine, notification_id):
+            metrics.NOTIFICATIONS.labels(type=notification.notification_type, result="duplicate").inc()
+            return True  # handed on at its first delivery; _seen_before counted this one
         try:
             workflow_id = await self.submit(event)
         except Exception:
@@ -140,7 +188,7 @@ class SqsIntake:
         first = await asyncio.to_thread(
             _log_delivery,
             self.engine,
-            notification.notification_id or message["MessageId"],
+            notification_id,
             notification.notification_type,
             event.order_id,
             workflow_id,
@@ -158,7 +206,7 @@ class SqsIntake:
                 key=f"sqs-message:{message['MessageId']}",
                 category="notification",
                 reason_code=exc.reason_code,
-                message=str(exc),
+                message=exc.message,
                 subject=message["MessageId"],
                 payload=message.get("Body", ""),
                 actions=("discard",),
