@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 
 import m3amazon
 from m3amazon.amazon.gateway import AmazonGateway
+from m3amazon.amazon.governor import RateGovernor, buckets_for
+from m3amazon.amazon.order_source import OrderSource
 from m3amazon.config import Settings
 from m3amazon.m3.client import MIClient
 from m3amazon.mapping import Mappings, load_mappings
@@ -35,8 +37,11 @@ class Runtime:
     mappings: Mappings
     amazon: AmazonGateway
     m3: MIClient
+    #: How the order flow reads orders (getOrder, or searchOrders pages for a backlog).
+    orders: OrderSource
 
     async def aclose(self) -> None:
+        await self.orders.aclose()
         await self.amazon.aclose()
         await self.m3.aclose()
         self.engine.dispose()
@@ -80,12 +85,16 @@ async def start_engine(settings: Settings, *, process_queues: bool = True) -> Ru
     mappings = load_mappings(settings.mapping_file)
     engine = db.create_engine(settings.database_url)
     db.create_tables(engine)
+    governed = settings.amazon.governor
+    governor = RateGovernor(buckets_for(settings.database_url, governed.shared, engine), governed)
+    amazon = AmazonGateway(settings.amazon, governor=governor)
     _runtime = Runtime(
         settings=settings,
         engine=engine,
         mappings=mappings,
-        amazon=AmazonGateway(settings.amazon),
+        amazon=amazon,
         m3=MIClient(settings.m3),
+        orders=OrderSource(amazon, settings.amazon.order_source),
     )
     DBOS(config=dbos_config(settings))
     if not process_queues:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -19,6 +20,12 @@ sim_app = typer.Typer(help="Run a simulator in the foreground (Ctrl-C stops it).
 config_app = typer.Typer(help="Inspect and check the configuration.", no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
 app.add_typer(config_app, name="config")
+inspect_app = typer.Typer(
+    help="Read messages offline and show what the product makes of them.", no_args_is_help=True
+)
+app.add_typer(inspect_app, name="inspect")
+amazon_app = typer.Typer(help="Set up and look at the Amazon side (SP-API).", no_args_is_help=True)
+app.add_typer(amazon_app, name="amazon")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML settings file (default: $M3AMAZON_CONFIG)")
@@ -113,6 +120,105 @@ def config_show(config: ConfigOption = None) -> None:
     print(json.dumps(json.loads(settings.model_dump_json()), indent=2))
 
 
+@inspect_app.command("bod")
+def inspect_bod(
+    file: Annotated[Path, typer.Argument(help="A BOD (Infor OAGIS XML) file")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    unmasked: Annotated[bool, typer.Option("--unmasked", help="Show personal data instead of ***")] = False,
+) -> None:
+    """Parse a BOD and print its envelope and canonical objects, or its errors (exit status 2)."""
+    from m3amazon.m3.ion.describe import describe_bod
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        Console(stderr=True).print(f"[red]cannot read {file}: {exc.strerror}[/red]")
+        raise typer.Exit(2) from exc
+    result = describe_bod(data, masked=not unmasked)
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    elif result["ok"]:
+        console = Console()
+        console.print(
+            f"[green]{result['envelope']['document_name']}[/green] BODID {result['envelope']['bod_id']}"
+        )
+        console.print_json(json.dumps(result))
+    else:
+        Console(stderr=True).print(
+            f"[red]{result['error']['reason_code']}[/red]: {result['error']['message']}"
+        )
+    raise typer.Exit(0 if result["ok"] else 2)
+
+
+@inspect_app.command("notification")
+def inspect_notification(
+    file: Annotated[Path, typer.Argument(help="An SP-API notification (the SQS message body)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Validate a notification offline and print its canonical event, or why not (exit status 2)."""
+    from m3amazon.amazon.describe import describe_notification
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        Console(stderr=True).print(f"[red]cannot read {file}: {exc.strerror}[/red]")
+        raise typer.Exit(2) from exc
+    result = describe_notification(data)
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    elif result["ok"]:
+        console = Console()
+        notification = result["notification"]
+        console.print(f"[green]{notification['type']}[/green] {notification['id']} -> {result['event_type']}")
+        console.print_json(json.dumps(result["event"]))
+    else:
+        error = result["error"]
+        Console(stderr=True).print(
+            f"[red]not a usable notification[/red] ({error['reason_code']}): {error['message']}"
+        )
+    raise typer.Exit(0 if result["ok"] else 2)
+
+
+@amazon_app.command("subscribe")
+def amazon_subscribe(
+    config: ConfigOption = None,
+    queue_arn: Annotated[
+        str | None, typer.Option(help="SQS queue ARN (default: asked of SQS for amazon.sqs.queue_url)")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Name of the destination, if one is created")] = "m3amazon",
+    notification_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only this notification type (repeatable)")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Point subscriptions that use another destination at this queue")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create the SQS destination and the product's subscriptions, where missing (idempotent)."""
+    from m3amazon.amazon.api.subscribe import queue_arn as lookup_arn
+    from m3amazon.amazon.api.subscribe import subscribe
+    from m3amazon.amazon.errors import AmazonApiError
+
+    settings = _load(config)
+    _setup_logging("WARNING")
+    console = Console(stderr=True)
+    try:
+        arn = queue_arn or lookup_arn(settings.amazon.sqs)
+        result = asyncio.run(
+            subscribe(settings.amazon, arn, name=name, types=notification_type, replace=replace)
+        )
+    except (AmazonApiError, ValueError) as exc:
+        console.print(f"[red]subscribe failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        print(json.dumps({"queue_arn": arn, **dataclasses.asdict(result)}, indent=2))
+        return
+    created = "created" if result.destination_created else "reused"
+    Console().print(f"destination {result.destination_id} ({created}) for {arn}")
+    for item in result.subscriptions:
+        Console().print(f"  {item.notification_type:<38} {item.action.value:<12} {item.subscription_id}")
+
+
 @sim_app.command("amazon")
 def sim_amazon(
     host: str = "127.0.0.1",
@@ -125,8 +231,11 @@ def sim_amazon(
     sqs_endpoint: Annotated[str | None, typer.Option(help="SQS endpoint for notifications")] = None,
     queue_url: Annotated[str | None, typer.Option(help="SQS queue URL for notifications")] = None,
     marketplace: Annotated[list[str] | None, typer.Option(help="Marketplace id (repeatable)")] = None,
+    tick_seconds: Annotated[
+        float | None, typer.Option(help="Advance orders, MCF orders, feeds and reports every N seconds")
+    ] = None,
 ) -> None:
-    """The Amazon SP-API simulator over HTTPS (LWA, Orders v2026-01-01, notifications)."""
+    """The Amazon SP-API simulator over HTTPS (LWA, the SP-API operations, notifications)."""
     from m3amazon.sim.amazon.app import create_app
     from m3amazon.sim.amazon.notify import SqsPublisher
     from m3amazon.sim.amazon.state import SellerAccount
@@ -141,7 +250,13 @@ def sim_amazon(
     console.print(f"Amazon simulator on https://{host}:{port} (CA: {tls.ca_cert})")
     console.print(f"LWA client id {account.client_id}; secrets: see m3amazon.sim.amazon.state defaults")
     serve_forever(
-        create_app(account, publisher=publisher, rate_limits=rate_limits, time_scale=time_scale),
+        create_app(
+            account,
+            publisher=publisher,
+            rate_limits=rate_limits,
+            time_scale=time_scale,
+            tick_interval_s=tick_seconds,
+        ),
         host=host,
         port=port,
         tls=(tls.server_cert, tls.server_key),
@@ -156,26 +271,42 @@ def sim_m3(
         "var/m3-simulator.sqlite"
     ),
     write_ionapi: Annotated[Path | None, typer.Option(help="Write a matching .ionapi file here")] = None,
+    ims_url: Annotated[
+        str | None,
+        typer.Option(help="Send SyncShipment/SyncInvoice/SyncInventoryCount BODs to this IMS root"),
+    ] = None,
+    ims_token: Annotated[str | None, typer.Option(help="Bearer token for --ims-url")] = None,
+    invoice_on_delivery: Annotated[
+        bool, typer.Option(help="Invoice deliveries at once (else: POST /_sim/invoice)")
+    ] = True,
 ) -> None:
     """The M3 MI REST simulator (v2, on-premises basic auth and ION API OAuth)."""
     from m3amazon.sim.catalog import MARKETPLACES, build_catalog
     from m3amazon.sim.m3.app import create_app
+    from m3amazon.sim.m3.emitter import ImsTarget
     from m3amazon.sim.m3.ionapi import write_ionapi as write_file
     from m3amazon.sim.m3.store import SimStore
     from m3amazon.sim.sandbox import ION_CLIENT, ION_TENANT, M3_PASSWORD, M3_USER
     from m3amazon.sim.server import serve_forever
 
     db.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not db.exists()
     store = SimStore(db)
-    if fresh:
+    if store.is_empty():
         store.seed_from_catalog(build_catalog(), MARKETPLACES)
     if write_ionapi is not None:
         write_file(write_ionapi, f"http://{host}:{port}", ION_TENANT, *ION_CLIENT)
     console = Console(stderr=True)
     console.print(f"M3 simulator on http://{host}:{port} (user {M3_USER}/{M3_PASSWORD}; state in {db})")
     serve_forever(
-        create_app(store, users={M3_USER: M3_PASSWORD}, ionapi_client=ION_CLIENT), host=host, port=port
+        create_app(
+            store,
+            users={M3_USER: M3_PASSWORD},
+            ionapi_client=ION_CLIENT,
+            ims_target=ImsTarget(ims_url, token=ims_token) if ims_url else None,
+            invoice_on_delivery=invoice_on_delivery,
+        ),
+        host=host,
+        port=port,
     )
 
 

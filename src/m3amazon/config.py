@@ -57,6 +57,71 @@ class SqsSettings(BaseModel):
     batch_size: int = Field(default=10, ge=1, le=10)
 
 
+class PlanSetting(BaseModel):
+    """A usage plan given in the settings (a seller whose plan is bigger than the models' default)."""
+
+    rate: float = Field(gt=0, description="requests per second")
+    burst: int = Field(ge=1)
+
+
+class GovernorSettings(BaseModel):
+    """The rate governor in front of every SP-API call (amazon/governor.py)."""
+
+    #: Where the token buckets live: "auto" = in PostgreSQL when database_url is PostgreSQL (every
+    #: worker shares them), in the process otherwise; "process" or "database" to insist.
+    shared: Literal["auto", "process", "database"] = "auto"
+    #: Share of Amazon's rate the buckets refill at, so network jitter does not become a 429.
+    rate_safety: float = Field(default=0.95, gt=0, le=1)
+    #: Follow the rate Amazon reports in x-amzn-RateLimit-Limit when it differs from the plan.
+    adapt_to_header: bool = True
+    #: Usage plans by operation ("getOrder" or "getOrder@2026-01-01"), over the models' defaults.
+    plans: dict[str, PlanSetting] = Field(default_factory=dict)
+    #: Plan for an operation the models give no plan for.
+    default_rate: float = Field(default=1.0, gt=0)
+    default_burst: int = Field(default=1, ge=1)
+    #: 429s in a row for one call before it fails with Throttled (the flow then opens an incident).
+    throttle_retries: int = Field(default=10, ge=0)
+    #: Retries of one call after 500/502/503/504 or a timeout.
+    server_retries: int = Field(default=3, ge=0)
+    #: Backoff between those retries: min(backoff_max_s, backoff_base_s * 2**attempt), jittered.
+    backoff_base_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=60.0, gt=0)
+    #: A call that would wait longer than this for a token fails with Throttled instead.
+    max_wait_s: float = Field(default=900.0, gt=0)
+
+
+class OrderSourceSettings(BaseModel):
+    """How the order flow's fetches are scheduled over getOrder and searchOrders (amazon/order_source.py)."""
+
+    #: Serve backlogs with searchOrders pages (100 orders per call) besides getOrder.
+    search: bool = True
+    #: Waiting changes needed before one searchOrders page is spent on them.
+    search_min_batch: int = Field(default=20, ge=1, le=100)
+    #: lastUpdatedAfter is the oldest waiting change minus this overlap.
+    search_overlap_s: float = Field(default=10.0, ge=0)
+    #: searchOrders sees changes only this long after they happen (Amazon: at least two minutes).
+    search_lag_s: float = Field(default=125.0, ge=120)
+    #: Orders fetched ahead for changes already queued are kept this long, at most this many.
+    prefetch_ttl_s: float = Field(default=1800.0, gt=0)
+    prefetch_max: int = Field(default=10_000, ge=0)
+
+
+class PollSettings(BaseModel):
+    """The catch-up poll: searchOrders by lastUpdatedAfter, for changes whose notification was lost."""
+
+    enabled: bool = True
+    #: Time between two polls (fleet-wide: the workers take turns through the database).
+    interval_s: float = Field(default=600.0, ge=1)
+    #: Each poll starts this long before where the last one ended.
+    overlap_s: float = Field(default=600.0, ge=0)
+    #: Each poll ends this long before now (Amazon: at least two minutes).
+    settle_s: float = Field(default=125.0, ge=120)
+    #: The first poll (no cursor yet) looks back this far.
+    initial_lookback_s: float = Field(default=3600.0, ge=0)
+    #: A worker that took a poll and died frees it after this long.
+    lease_s: float = Field(default=900.0, ge=10)
+
+
 class AmazonSettings(BaseModel):
     region: Region = "NA"
     #: Use Amazon's sandbox hosts instead of production (static sandbox responses only).
@@ -80,6 +145,9 @@ class AmazonSettings(BaseModel):
         default_factory=lambda: ["BUYER", "RECIPIENT", "PROCEEDS", "FULFILLMENT", "PROMOTION"]
     )
     sqs: SqsSettings = Field(default_factory=SqsSettings)
+    governor: GovernorSettings = Field(default_factory=GovernorSettings)
+    order_source: OrderSourceSettings = Field(default_factory=OrderSourceSettings)
+    poll: PollSettings = Field(default_factory=PollSettings)
 
     def client_secret(self) -> str | None:
         return read_secret(self.lwa_client_secret, self.lwa_client_secret_file, "the LWA client secret")
@@ -94,6 +162,44 @@ class ChannelDefaults(BaseModel):
     ortp: str = Field(max_length=3, description="Customer order type (OIS010)")
     whlo: str = Field(max_length=3, description="Warehouse")
     faci: str | None = Field(default=None, max_length=3, description="Facility")
+
+
+class CircuitSettings(BaseModel):
+    """The circuit breaker of the M3 connection (see m3amazon.m3.circuit)."""
+
+    enabled: bool = True
+    #: Consecutive transient failures (timeouts, 5xx, refused connections) that open the breaker.
+    failure_threshold: int = Field(default=10, ge=1)
+    #: First probe this long after opening; the wait doubles while probes fail, up to probe_max_s.
+    probe_initial_s: float = Field(default=1.0, gt=0)
+    probe_max_s: float = Field(default=60.0, gt=0)
+
+
+class IonSettings(BaseModel):
+    """ION messaging (IMS): BODs ION delivers to our endpoints, and BODs we send to ION."""
+
+    #: How ION authenticates on our IMS endpoints (/service/...): a bearer token or basic auth.
+    #: Without credentials the endpoints refuse every request.
+    inbound_auth: Literal["bearer", "basic"] = "bearer"
+    inbound_token: SecretStr | None = None
+    inbound_token_file: Path | None = None
+    inbound_username: str | None = None
+    inbound_password: SecretStr | None = None
+    inbound_password_file: Path | None = None
+    #: Largest BOD accepted (bytes, after inflating); larger messages are refused with HTTP 413.
+    max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: Outbound: the IMS service root. Default in cloud mode: {iu}/{ti}/IONSERVICES/api/ion/messaging/service.
+    outbound_url: str | None = None
+    #: Our logical id in ION (fromLogicalId of what we send).
+    logical_id: str = "lid://infor.ims.m3amazon"
+    to_logical_id: str = "lid://default"
+    deflate: bool = False
+
+    def inbound_token_value(self) -> str | None:
+        return read_secret(self.inbound_token, self.inbound_token_file, "the IMS inbound token")
+
+    def inbound_password_value(self) -> str | None:
+        return read_secret(self.inbound_password, self.inbound_password_file, "the IMS inbound password")
 
 
 class M3Settings(BaseModel):
@@ -121,6 +227,11 @@ class M3Settings(BaseModel):
     max_concurrency: int = Field(default=8, ge=1)
     #: Largest number of transactions sent in one bulk POST.
     bulk_chunk: int = Field(default=100, ge=1)
+    #: Send several transactions in one bulk POST; false sends one GET per transaction (for
+    #: tenants whose gateway does not offer the bulk endpoint, and as the benchmark's baseline).
+    use_bulk: bool = True
+    circuit: CircuitSettings = Field(default_factory=CircuitSettings)
+    ion: IonSettings = Field(default_factory=IonSettings)
 
     @model_validator(mode="after")
     def _connection_given(self) -> M3Settings:

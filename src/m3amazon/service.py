@@ -17,6 +17,7 @@ import uvicorn
 
 from m3amazon import bootstrap
 from m3amazon.amazon.intake import SqsIntake
+from m3amazon.amazon.poll import CatchUpPoll
 from m3amazon.config import Settings
 from m3amazon.flows.dispatch import submit_order_change
 from m3amazon.listen import bind
@@ -64,6 +65,15 @@ async def run_service(
             tasks.append(asyncio.create_task(sqs.run(stop), name="sqs-intake"))
         elif intake:
             log.warning("amazon.sqs.queue_url is not set: no notifications will be taken")
+        if intake and settings.amazon.poll.enabled:
+            poll = CatchUpPoll(
+                settings.amazon.poll,
+                rt.amazon,
+                rt.engine,
+                submit_order_change,
+                owner=settings.engine.executor_id,
+            )
+            tasks.append(asyncio.create_task(poll.run(stop), name="catch-up-poll"))
         if web:
             config = uvicorn.Config(
                 create_app(rt),

@@ -9,11 +9,14 @@ It owns what python-amazon-sp-api leaves to its users (see docs/decisions.md):
   `restricted_data_token` attribute, so the library's module-global token cache is never used;
 - errors: every non-2xx response becomes a typed `AmazonApiError` (the library would return an
   empty payload for a 5xx without a JSON body);
-- retries: 429 -> exponential backoff with full jitter up to a budget, then `Throttled`;
+- rate: every attempt first takes a token from the rate governor (amazon/governor.py: a token
+  bucket per (seller, operation), shared by all workers through PostgreSQL), waiting rather than
+  failing; each response's `x-amzn-RateLimit-Limit` is handed back to it;
+- retries: 429 -> drain the governor's bucket, wait for its next token plus jitter (and back off
+  exponentially when the same call is throttled again) up to a budget, then `Throttled`;
   500/502/503/504 and timeouts -> bounded backoff, then `Unavailable`; 403 -> refresh the token and
   try once more, then `AuthError`; 400/404 -> raised at once. The library's `throttle_retry` is not
-  used (shared attempt counter, ignores headers). The full per-(seller, operation) token-bucket
-  governor replaces the 429 loop later; `stats` already records what it will need;
+  used (shared attempt counter, ignores headers);
 - translation: responses become canonical orders; one order that cannot be translated does not
   sink a search page (it is returned in `OrdersPage.rejected`).
 
@@ -23,6 +26,7 @@ One gateway per event loop; it reuses one HTTP client for all calls. Close it wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
@@ -50,16 +54,30 @@ from m3amazon.amazon.errors import (
     connection_error,
     error_from_response,
 )
-from m3amazon.amazon.lwa import LwaTokenProvider
+from m3amazon.amazon.governor import RateGovernor
+from m3amazon.amazon.lwa import NOTIFICATIONS_SCOPE, LwaTokenProvider
 from m3amazon.amazon.translate.orders import order_from_v2026
 from m3amazon.canonical import Order, OrderStatus
-from m3amazon.config import AmazonSettings
+from m3amazon.config import AmazonSettings, GovernorSettings
 
 log = logging.getLogger(__name__)
 
 ORDERS_VERSION = "2026-01-01"
 GET_ORDER = "getOrder"
 SEARCH_ORDERS = "searchOrders"
+#: Operations the models call grantless: they take a client-credentials token with the
+#: notifications scope instead of the seller's token (Notifications API destinations and the
+#: by-id subscription operations).
+GRANTLESS_OPERATIONS = frozenset(
+    {
+        "createDestination",
+        "getDestinations",
+        "getDestination",
+        "deleteDestination",
+        "getSubscriptionById",
+        "deleteSubscriptionById",
+    }
+)
 #: The library logs request headers (with the access token) at DEBUG; keep that logger quieter.
 logging.getLogger("sp_api").setLevel(logging.INFO)
 logging.getLogger("sp_api.asyncio.base.client").setLevel(logging.INFO)
@@ -77,6 +95,15 @@ class RetryPolicy:
     def delay(self, attempt: int, rng: random.Random) -> float:
         ceiling = min(self.max_delay_s, self.base_delay_s * (2**attempt))
         return rng.uniform(ceiling / 2, ceiling)
+
+    @classmethod
+    def from_settings(cls, settings: GovernorSettings) -> RetryPolicy:
+        return cls(
+            throttle_retries=settings.throttle_retries,
+            server_retries=settings.server_retries,
+            base_delay_s=settings.backoff_base_s,
+            max_delay_s=settings.backoff_max_s,
+        )
 
 
 @dataclass
@@ -161,10 +188,16 @@ class AmazonGateway:
         tokens: LwaTokenProvider | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         seed: int | None = None,
+        governor: RateGovernor | None = None,
     ) -> None:
         self.settings = settings
         self.endpoints: ResolvedEndpoints = resolve_endpoints(settings)
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_settings(settings.governor)
+        #: Token buckets per (seller, operation); in this process unless one is passed (bootstrap
+        #: passes one backed by PostgreSQL when the workers share a PostgreSQL database).
+        self.governor = governor or RateGovernor(settings=settings.governor)
+        #: The selling partner the buckets are kept for.
+        self.seller_key = settings.seller_id or "default"
         self.stats = GatewayStats()
         self._sleep = sleep
         self._rng = random.Random(seed)
@@ -183,15 +216,31 @@ class AmazonGateway:
                 timeout=settings.timeout_s,
             )
         self.tokens = tokens
-        self._orders = self._build_client(verify)
+        self._verify = verify
+        #: One library client per (API class, version), reused for every call (see library_client).
+        self._clients: dict[tuple[type, str | None], Any] = {}
+        self._orders = self.library_client(Orders, ORDERS_VERSION)
 
-    def _build_client(self, verify: ssl.SSLContext | bool) -> Any:
+    def library_client(self, api: type, version: str | None = None) -> Any:
+        """This gateway's python-amazon-sp-api client for `api` (e.g. `Feeds`), built on first use.
+
+        Every client gets our endpoint and transport and placeholder credentials, and receives the
+        access token of each call from `_attempt` (see `_hand_token`), like the Orders client.
+        """
+        key = (api, version)
+        if key not in self._clients:
+            self._clients[key] = self._build_client(self._verify, api, version)
+        return self._clients[key]
+
+    def _build_client(
+        self, verify: ssl.SSLContext | bool, api: type = Orders, version: str | None = None
+    ) -> Any:
         ep = self.endpoints
         marketplace_id = self.settings.marketplaces[0] if self.settings.marketplaces else ""
         market = SimpleNamespace(endpoint=ep.endpoint, marketplace_id=marketplace_id, region=ep.aws_region)
-        client = Orders(
+        client = api(
             market,
-            version=ORDERS_VERSION,
+            **({"version": version} if version else {}),
             # The library insists on LWA credentials but never uses them: tokens come from us.
             credentials={"lwa_app_id": "unused", "lwa_client_secret": "unused", "refresh_token": "unused"},
             credential_providers=(FromCodeCredentialProvider,),
@@ -213,8 +262,9 @@ class AmazonGateway:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._orders._transport.aclose()
-        await self._orders._auth.aclose()
+        for client in self._clients.values():
+            await client._transport.aclose()
+            await client._auth.aclose()
         if self._owns_tokens:  # an injected provider belongs to whoever passed it
             await self.tokens.aclose()
 
@@ -291,10 +341,17 @@ class AmazonGateway:
 
     # -- the call loop --------------------------------------------------------------------
     async def _call(self, operation: str, invoke: Callable[[], Awaitable[ApiResponse]]) -> ApiResponse:
-        """One operation with the retry rules of the module docstring."""
+        """One operation: a governor token before every attempt, then the retry rules of the module
+        docstring. Every SP-API operation goes through here, so every one is governed."""
         attempts: Counter[str] = Counter()
         while True:
+            # The LWA token first (cached; a failure shows again in _attempt): a governor token
+            # should go to Amazon at once, not wait for LWA after it was taken.
+            with contextlib.suppress(AmazonApiError):
+                await self._token_for(operation)
+            await self.governor.acquire(self.seller_key, operation)
             token, outcome = await self._attempt(operation, invoke)
+            await self.governor.observe(self.seller_key, operation, _rate(outcome))
             if not isinstance(outcome, AmazonApiError):
                 return outcome
             await self._recover(operation, outcome, token, attempts)
@@ -305,10 +362,10 @@ class AmazonGateway:
         """One try: the token used and the response, or the typed error."""
         token: str | None = None
         try:
-            token = await self.tokens.access_token()
+            token = await self._token_for(operation)
             self.stats.calls[operation] += 1
             # No await between setting the token and the library building the headers.
-            self._orders.restricted_data_token = token
+            self._hand_token(token)
             response = await invoke()
         except _HttpStatus as exc:
             status, body, headers = exc.response.status_code, exc.response.content, exc.response.headers
@@ -338,16 +395,36 @@ class AmazonGateway:
             attempts["auth"] += 1
             return
         if isinstance(error, Throttled):
-            kind, budget, seen = "throttled", self.retry.throttle_retries, self.stats.throttled
-        elif isinstance(error, Unavailable):
-            kind, budget, seen = "unavailable", self.retry.server_retries, self.stats.server_errors
-        else:
+            # Amazon's bucket is empty: so is ours now, and the next attempt waits for its next
+            # token. Jitter spreads the retries; a call throttled again also backs off.
+            await self.governor.throttled(self.seller_key, operation)
+            self.stats.throttled[operation] += 1
+            if attempts["throttled"] >= self.retry.throttle_retries:
+                raise error
+            pause = self.governor.jitter(self.seller_key, operation, self._rng)
+            if attempts["throttled"]:
+                pause += self.retry.delay(attempts["throttled"] - 1, self._rng)
+            attempts["throttled"] += 1
+            await self._sleep(pause)
+            return
+        if not isinstance(error, Unavailable):
             raise error
-        seen[operation] += 1
-        if attempts[kind] >= budget:
+        self.stats.server_errors[operation] += 1
+        if attempts["unavailable"] >= self.retry.server_retries:
             raise error
-        await self._sleep(self.retry.delay(attempts[kind], self._rng))
-        attempts[kind] += 1
+        await self._sleep(self.retry.delay(attempts["unavailable"], self._rng))
+        attempts["unavailable"] += 1
+
+    async def _token_for(self, operation: str) -> str:
+        """The seller's token, or a client-credentials token for the grantless operations."""
+        if operation in GRANTLESS_OPERATIONS:
+            return await self.tokens.grantless_token(NOTIFICATIONS_SCOPE)
+        return await self.tokens.access_token()
+
+    def _hand_token(self, token: str) -> None:
+        """Give `token` to every library client; it sends it as `x-amz-access-token`."""
+        for client in self._clients.values():
+            client.restricted_data_token = token
 
     def _note_rate_limit(self, operation: str, value: Any) -> None:
         try:
@@ -355,3 +432,12 @@ class AmazonGateway:
                 self.stats.rate_limits[operation] = float(value)
         except (TypeError, ValueError):
             pass
+
+
+def _rate(outcome: ApiResponse | AmazonApiError) -> float | None:
+    """The x-amzn-RateLimit-Limit of a response or error, as a number (None when absent or odd)."""
+    try:
+        value = outcome.rate_limit
+        return float(value) if value is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None

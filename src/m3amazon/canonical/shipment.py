@@ -13,6 +13,9 @@ class ShipmentLine(BaseModel):
     line_id: str | None = None
     sku: str
     quantity: int = Field(gt=0)
+    #: M3's item number, when the shipment comes from M3 (its `sku` is then the item's Amazon alias
+    #: if M3 knows one, else the item number).
+    item_number: str | None = None
 
 
 class Package(BaseModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from dbos import DBOS
 
@@ -61,12 +62,12 @@ def workflow_id_for(order_id: str) -> str:
 @DBOS.workflow()
 async def amazon_order_changed(event: OrderChanged) -> OrderOutcome:
     """Amazon order -> M3 customer order: fetch, wait for release, look up, translate, create, record."""
-    order = await fetch_order(event.order_id)
+    order = await fetch_order(event.order_id, event.change_time, event.marketplace_id)
     for _ in range(PENDING_RECHECKS):
         if not _worth_waiting(order):
             break
         await DBOS.sleep_async(PENDING_RECHECK_S)  # not released yet, or Amazon briefly unavailable
-        order = await fetch_order(event.order_id)
+        order = await fetch_order(event.order_id)  # as Amazon has it now
     if isinstance(order, Failure):
         return await report_incident(event, None, (order,))
     if order.status is OrderStatus.CANCELLED:
@@ -101,10 +102,16 @@ def _worth_waiting(order: Order | Failure) -> bool:
 
 
 @DBOS.step()
-async def fetch_order(order_id: str) -> Order | Failure:
-    """Orders API v2026-01-01 getOrder, translated to the canonical order."""
+async def fetch_order(
+    order_id: str, changed_at: datetime | None = None, marketplace_id: str | None = None
+) -> Order | Failure:
+    """The canonical order, at least as new as the change at `changed_at` (None: as it is now).
+
+    Read through the order source: getOrder, or a searchOrders page shared with other waiting
+    orders when a backlog builds up (amazon/order_source.py).
+    """
     try:
-        return await runtime().amazon.get_order(order_id)
+        return await runtime().orders.get(order_id, changed_at, marketplace_id)
     except NotFound:
         return Failure("AMAZON_ORDER_NOT_FOUND", f"Amazon does not know order {order_id}")
     except AmazonApiError as exc:

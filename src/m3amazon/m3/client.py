@@ -20,6 +20,11 @@ Why it looks the way it does:
 - Cloud: the `.ionapi` file's service account gets a bearer token by the OAuth2 password grant,
   cached until shortly before it expires, fetched again once on HTTP 401, revoked on `aclose()`.
   On-premises: HTTP basic auth. Secrets never reach a log line or an exception message.
+- Protection: besides the concurrency limit, a circuit breaker (`m3.circuit`) opens after a run of
+  transient failures; M3 calls then wait until a probe (`GetCurrentUser`) succeeds, and a call that
+  failed meanwhile is sent again when that is safe (reads; writes M3 certainly did not run).
+- `use_bulk=False` sends a bulk's transactions one GET each (tenants without the bulk endpoint,
+  and the round-trip benchmark's baseline).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +45,7 @@ import httpx
 import stamina
 
 from m3amazon.config import M3Settings
+from m3amazon.m3.circuit import CircuitBreaker, CircuitPolicy, CircuitState, StateListener
 from m3amazon.m3.errors import MIError, MITransportError
 from m3amazon.m3.fields import FieldTable
 
@@ -239,6 +245,11 @@ class _IonApiToken:
     def base_url(self) -> str:
         return f"{self._config['iu'].rstrip('/')}/{self._config['ti']}/M3"
 
+    @property
+    def ims_url(self) -> str:
+        """ION's IMS service root behind the ION API gateway (research notes §4.3)."""
+        return f"{self._config['iu'].rstrip('/')}/{self._config['ti']}/IONSERVICES/api/ion/messaging/service"
+
     def _url(self, key: str) -> str:
         base, path = self._config["pu"], self._config[key]
         return base + path if base.endswith("/") or path.startswith("/") else f"{base}/{path}"
@@ -334,6 +345,7 @@ class MIClient:
         transport: httpx.AsyncBaseTransport | None = None,
         fields: FieldTable | None = None,
         retry: RetryPolicy | None = None,
+        on_circuit_change: StateListener | None = None,
     ) -> None:
         self._settings = settings
         self._fields = fields or FieldTable.default()
@@ -360,6 +372,15 @@ class MIClient:
             assert settings.base_url is not None  # enforced by M3Settings
             self._base = settings.base_url.rstrip("/")
             self._basic = httpx.BasicAuth(settings.username or "", settings.password_value() or "")
+        circuit = settings.circuit
+        self.circuit = CircuitBreaker(
+            httpx.URL(self._base).copy_with(username=None, password=None, query=None).__str__(),
+            CircuitPolicy(
+                circuit.enabled, circuit.failure_threshold, circuit.probe_initial_s, circuit.probe_max_s
+            ),
+            self._probe,
+            on_state_change=on_circuit_change,
+        )
 
     @property
     def fields(self) -> FieldTable:
@@ -376,10 +397,22 @@ class MIClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Revoke the bearer token (cloud) and close the connections."""
+        """Stop the breaker's probe, revoke the bearer token (cloud) and close the connections."""
+        await self.circuit.aclose()
         if self._token is not None:
             await self._token.revoke()
         await self._http.aclose()
+
+    async def bearer_token(self) -> str:
+        """The current ION API bearer token (cloud mode), e.g. for sending BODs to ION's IMS."""
+        if self._token is None:
+            raise RuntimeError("bearer tokens exist in cloud mode (.ionapi) only")
+        return await self._token.get()
+
+    @property
+    def ims_url(self) -> str | None:
+        """ION's IMS service root for this tenant (cloud mode), or None on-premises."""
+        return self._token.ims_url if self._token is not None else None
 
     # -- public calls ---------------------------------------------------------------------------
 
@@ -425,6 +458,8 @@ class MIClient:
         prepared = [(transaction, mi_record(record)) for transaction, record in calls]
         for transaction, record in prepared:
             self._fields.validate_input(program, transaction, record)
+        if not self._settings.use_bulk:
+            return await self._one_by_one(program, prepared, maxrecs, idempotent)
         if idempotent is None:
             idempotent = all(is_read(transaction) for transaction, _ in prepared)
         control: dict[str, object] = {"cono": self._settings.cono}
@@ -453,10 +488,40 @@ class MIClient:
             )
         return out
 
+    async def _one_by_one(
+        self, program: str, prepared: list[tuple[str, dict[str, str]]], maxrecs: int, idempotent: bool | None
+    ) -> list[MIResult]:
+        out: list[MIResult] = []
+        for transaction, record in prepared:
+            self.stats.transactions += 1
+            results = await self._send(
+                "GET",
+                f"/m3api-rest/v2/execute/{program}/{transaction}",
+                program,
+                [transaction],
+                params={**record, **self._control(), "maxrecs": str(maxrecs)},
+                idempotent=is_read(transaction) if idempotent is None else idempotent,
+            )
+            out.append(results[0])
+        return out
+
     async def ping(self) -> str:
         """Health probe: the M3 user the credentials map to (OIS100MI/GetCurrentUser)."""
         rows = await self.execute("OIS100MI", "GetCurrentUser", maxrecs=1)
         return rows[0].get("USER", "") if rows else ""
+
+    async def _probe(self) -> None:
+        """The breaker's probe: one GetCurrentUser that bypasses the breaker and the retries."""
+        results = await self._send_once(
+            "GET",
+            "/m3api-rest/v2/execute/OIS100MI/GetCurrentUser",
+            "OIS100MI",
+            ["GetCurrentUser"],
+            {**self._control(), "maxrecs": "1"},
+            None,
+        )
+        if results[0].error is not None:
+            raise results[0].error
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -480,6 +545,28 @@ class MIClient:
         def retry_on(exc: Exception) -> bool:
             return isinstance(exc, MITransportError) and (idempotent or not exc.maybe_processed)
 
+        while True:
+            await self.circuit.wait_until_closed()
+            try:
+                return await self._send_with_retries(
+                    method, path, program, transactions, params, body, retry_on
+                )
+            except MITransportError as exc:
+                if self.circuit.state is CircuitState.CLOSED or not retry_on(exc):
+                    raise
+                # The failure came with an outage: wait for the breaker, then send it again.
+                log.info("M3 %s/%s held by the open circuit breaker: %s", program, transactions[0], exc)
+
+    async def _send_with_retries(
+        self,
+        method: str,
+        path: str,
+        program: str,
+        transactions: list[str],
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+        retry_on: Callable[[Exception], bool],
+    ) -> list[MIResult]:
         policy = self._retry
         async for attempt in stamina.retry_context(
             on=retry_on,
@@ -492,8 +579,16 @@ class MIClient:
             with attempt:
                 if attempt.num > 1:
                     self.stats.retries += 1
+                await self.circuit.wait_until_closed()
                 async with self._semaphore:
-                    return await self._send_once(method, path, program, transactions, params, body)
+                    try:
+                        results = await self._send_once(method, path, program, transactions, params, body)
+                    except MITransportError as exc:
+                        if exc.status != 429:  # throttling means M3 is alive
+                            self.circuit.record_failure()
+                        raise
+                self.circuit.record_success()
+                return results
         raise AssertionError("unreachable: stamina re-raises the last error")
 
     async def _auth(self) -> tuple[dict[str, str], str | None]:

@@ -4,11 +4,21 @@
 after a crash or a lost response, and M3 does not refuse a second order with the same customer
 order number (CUOR), so the function looks the order up by CUOR first and creates it only when
 absent, through batch order entry (OIS100MI AddBatchHead -> AddBatchAddress/AddBatchLine ->
-Confirm). A new order costs three HTTP round trips whatever its number of lines:
+Confirm). A new order costs two HTTP round trips whatever its number of lines:
 
-1. one bulk POST of reads: `SearchHead` (SQRY on CUOR) and `LstBatchHead` for the customer;
-2. `AddBatchHead` -> the temporary (batch) order number;
-3. one bulk POST: `AddBatchAddress`, every `AddBatchLine`, then `Confirm` -> the real order number.
+1. one bulk POST: the lookup (`LstBatchHead` for the customer, `SearchHead` on CUOR) followed by
+   `AddBatchHead` -> the temporary (batch) order number;
+2. one bulk POST: `AddBatchAddress`, every `AddBatchLine`, then `Confirm` -> the real order number.
+
+Why AddBatchHead rides with the lookup: AddBatchLine needs the batch order number, so two round
+trips is the least batch entry allows, and the lookup must come first. A bulk POST runs its
+transactions in order (results come back in order; that M3 also *executes* them in order is
+INFERENCE, research notes §1.6), so the lookup's answer describes M3 before the new head. When the
+lookup finds the order after all (a repeated run), the head entered alongside it is deleted: a
+repeated run costs two round trips (lookup+head, DelBatchHead) instead of one, which is the price
+of the faster common case. Only the first attempt of a call enters the head speculatively; after a
+lost answer the next attempt looks up first (`head_in_lookup=False` turns the speculation off, for
+three round trips).
 
 The lookup, and why two transactions:
 
@@ -127,11 +137,44 @@ async def find_customer_order(
 ) -> Lookup:
     """Find the customer order with this CUOR (one bulk round trip, two when search hits need checking)."""
     lookup = lookup or CuorLookup()
+    results = await client.bulk(OIS100MI, _lookup_calls(cuor, customer, lookup), maxrecs=lookup.maxrecs)
+    return await _interpret_lookup(client, cuor, customer, lookup, results)
+
+
+def _lookup_calls(cuor: str, customer: str, lookup: CuorLookup) -> list[tuple[str, dict[str, object]]]:
     calls: list[tuple[str, dict[str, object]]] = [("LstBatchHead", {"CUNO": customer})]
     if lookup.use_search_head:
         calls.append(("SearchHead", {"SQRY": lookup.search_query.format(cuor=_quoted(cuor))}))
-    results = await client.bulk(OIS100MI, calls, maxrecs=lookup.maxrecs)
+    return calls
 
+
+async def _lookup(
+    client: MIClient, plan: CustomerOrderPlan, lookup: CuorLookup | None, *, with_head: bool
+) -> tuple[Lookup, str | MIError | None]:
+    """The lookup, and (with_head) the batch order entered in the same bulk call, or its error."""
+    lookup = lookup or CuorLookup()
+    calls = _lookup_calls(plan.cuor, plan.customer, lookup)
+    if with_head:
+        calls.append(("AddBatchHead", _head_record(plan)))
+    results = await client.bulk(OIS100MI, calls, maxrecs=lookup.maxrecs)
+    head: str | MIError | None = None
+    if with_head:
+        outcome = results.pop()
+        number = outcome.records[0].get("ORNO") if outcome.records else None
+        if outcome.error is not None:
+            head = outcome.error
+        elif number:
+            head = number
+        else:
+            head = MIError(
+                "AddBatchHead returned no batch order number", program=OIS100MI, transaction="AddBatchHead"
+            )
+    return await _interpret_lookup(client, plan.cuor, plan.customer, lookup, results), head
+
+
+async def _interpret_lookup(
+    client: MIClient, cuor: str, customer: str, lookup: CuorLookup, results: list[MIResult]
+) -> Lookup:
     confirmed: list[tuple[str, str]] = []
     stale: list[str] = []
     for row in _rows_or_raise(results[0]):
@@ -191,14 +234,20 @@ async def ensure_customer_order(
     attempts: int = 8,
     settle_s: float = 1.0,
     confirm_in_bulk: bool = True,
+    head_in_lookup: bool = True,
 ) -> EnsuredOrder:
     """The M3 customer order for `plan`: found by CUOR, or created once (see the module docstring)."""
     validate_plan(client, plan)
     entered: set[str] = set()  # batch orders this call created: a lost Confirm answer is still "created"
     for attempt in range(1, attempts + 1):
         try:
-            found = await find_customer_order(client, plan.cuor, plan.customer, lookup)
+            speculative = head_in_lookup and attempt == 1
+            found, head = await _lookup(client, plan, lookup, with_head=speculative)
+            if head is not None and not isinstance(head, MIError):
+                entered.add(head)
             if found.order_number is not None:
+                if isinstance(head, str):
+                    await _discard(client, head)  # entered alongside the lookup; the order exists
                 return EnsuredOrder(
                     order_number=found.order_number,
                     created=found.batch_order_number in entered,
@@ -206,7 +255,9 @@ async def ensure_customer_order(
                 )
             for batch in found.stale_batches:
                 await delete_batch_order(client, batch)
-            batch = await _add_head(client, plan)
+            if isinstance(head, MIError):
+                raise head
+            batch = head if head is not None else await _add_head(client, plan)
             entered.add(batch)
             order_number = await _fill_and_confirm(client, plan, batch, confirm_in_bulk)
             return EnsuredOrder(order_number=order_number, created=True, batch_order_number=batch)
@@ -223,7 +274,7 @@ async def ensure_customer_order(
 def validate_plan(client: MIClient, plan: CustomerOrderPlan) -> None:
     """Check every record of the plan against the field table, so bad data fails before any call."""
     table = client.fields
-    table.validate_input(OIS100MI, "AddBatchHead", {**plan.head, "CUNO": plan.customer, "CUOR": plan.cuor})
+    table.validate_input(OIS100MI, "AddBatchHead", {k: str(v) for k, v in _head_record(plan).items()})
     if plan.address is not None:
         table.validate_input(OIS100MI, "AddBatchAddress", {**plan.address, "ORNO": _PLACEHOLDER})
     for line in plan.lines:
@@ -239,10 +290,12 @@ async def delete_batch_order(client: MIClient, batch: str) -> None:
             raise
 
 
+def _head_record(plan: CustomerOrderPlan) -> dict[str, object]:
+    return {**plan.head, "CUNO": plan.customer, "CUOR": plan.cuor}
+
+
 async def _add_head(client: MIClient, plan: CustomerOrderPlan) -> str:
-    rows = await client.execute(
-        OIS100MI, "AddBatchHead", {**plan.head, "CUNO": plan.customer, "CUOR": plan.cuor}, maxrecs=1
-    )
+    rows = await client.execute(OIS100MI, "AddBatchHead", _head_record(plan), maxrecs=1)
     batch = rows[0].get("ORNO") if rows else None
     if not batch:
         raise MIError(

@@ -121,7 +121,7 @@ class SkuMatcher:
             best: dict[int, Suggestion] = {}
             row = code_scores[q]
             for j in _top(row, SHORTLIST):
-                text, index, kind, original = self._codes[j]
+                _, index, kind, original = self._codes[j]
                 self._keep(best, index, float(row[j]), kind, original)
             if q in name_row:
                 title = normalise_words(queries[q][1] or "")

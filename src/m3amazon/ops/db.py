@@ -66,6 +66,55 @@ intake_log = sa.Table(
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+#: The rate governor's token buckets when workers share PostgreSQL (amazon/governor.py): one row
+#: per (selling partner, operation), refilled and taken in one statement under its row lock.
+rate_buckets = sa.Table(
+    "m3a_rate_buckets",
+    metadata,
+    sa.Column("seller_id", sa.String(40), primary_key=True),
+    sa.Column("operation", sa.String(80), primary_key=True),
+    sa.Column("tokens", sa.Float, nullable=False),
+    sa.Column("rate", sa.Float, nullable=False),
+    sa.Column("burst", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Where the catch-up poll stands (amazon/poll.py): the end of the last complete poll, and which
+#: worker holds the current one (so the workers of a fleet take turns instead of all polling).
+poll_cursors = sa.Table(
+    "m3a_poll_cursors",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.DateTime(timezone=True)),
+    sa.Column("last_finished_at", sa.DateTime(timezone=True)),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("last_orders", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+#: BODs that ION delivered to our IMS endpoint, once per messageId and once per BODID. A row is
+#: committed before the endpoint answers 2xx; `status` is "received" until the BOD's handling was
+#: enqueued (the endpoint's `on_bod` returned), then "enqueued".
+bod_inbox = sa.Table(
+    "m3a_bod_inbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.String(250), nullable=False, unique=True),
+    sa.Column("bod_id", sa.String(500), nullable=False, unique=True),
+    sa.Column("document_name", sa.String(100), nullable=False),
+    sa.Column("noun", sa.String(60), nullable=False),
+    sa.Column("verb", sa.String(30), nullable=False),
+    sa.Column("from_logical_id", sa.String(250)),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("deliveries", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("enqueued_at", sa.DateTime(timezone=True)),
+)
+
 
 def sqlalchemy_url(database_url: str) -> str:
     """The settings URL as SQLAlchemy wants it (psycopg 3 as the PostgreSQL driver)."""

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import m3amazon
 from m3amazon.bootstrap import Runtime
 from m3amazon.ops import incidents, trail
+from m3amazon.web.ims import ims_router
 
 
 def _templates() -> Jinja2Templates:
@@ -35,6 +36,8 @@ def _templates() -> Jinja2Templates:
 def create_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title="m3-amazon", version=m3amazon.__version__)
     templates = _templates()
+    # ION delivers BODs here; they are stored in m3a_bod_inbox (handing them to flows: issue 5/7).
+    app.include_router(ims_router(rt.engine, rt.settings.m3.ion))
 
     def summary() -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from m3amazon.amazon.gateway import AmazonGateway, RetryPolicy
@@ -49,3 +50,7 @@ class AmazonSim:
 
     def gateway(self, retry: RetryPolicy = FAST, **overrides: Any) -> AmazonGateway:
         return AmazonGateway(self.settings(**overrides), retry=retry, seed=1)
+
+    def faults(self, **plan: Any) -> None:
+        """Set the simulator's injected faults (POST /_sim/faults); no argument clears them."""
+        httpx.post(self.url + "/_sim/faults", json=plan, verify=self.verify, timeout=10).raise_for_status()

@@ -89,18 +89,36 @@ def test_exhausted_bucket_429s_are_retried_transparently(start_amazon: StartAmaz
 
 
 def test_throttling_beyond_the_budget_raises_throttled(start_amazon: StartAmazon) -> None:
-    sim = start_amazon(rate_limits={"getOrder": (0.001, 1)})
+    sim = start_amazon(rate_limits={"getOrder": (1000.0, 1)})
     ids = generate_orders(sim.account, 2, seed=5)
 
     async def run() -> None:
         async with sim.gateway(
             RetryPolicy(throttle_retries=2, base_delay_s=0.001, max_delay_s=0.002)
         ) as gateway:
-            await gateway.get_order(ids[0])
+            await gateway.get_order(ids[0])  # the governor learns the plan's 1000/s from the header
+            httpx.post(
+                sim.url + "/_sim/faults", json={"error_rates": {"429": 1.0}}, verify=sim.verify
+            ).raise_for_status()
             with pytest.raises(Throttled) as caught:
                 await gateway.get_order(ids[1])
             assert caught.value.code == "QuotaExceeded" and caught.value.request_id
             assert gateway.stats.throttled_total == 3
+
+    asyncio.run(run())
+
+
+def test_a_plan_too_slow_to_wait_for_raises_throttled_at_once(start_amazon: StartAmazon) -> None:
+    sim = start_amazon(rate_limits={"getOrder": (0.001, 1)})
+    ids = generate_orders(sim.account, 2, seed=5)
+
+    async def run() -> None:
+        async with sim.gateway() as gateway:
+            await gateway.get_order(ids[0])
+            with pytest.raises(Throttled) as caught:  # Amazon's next token is ~17 minutes away
+                await gateway.get_order(ids[1])
+            assert caught.value.code == "GovernorWaitTooLong"
+            assert gateway.stats.throttled_total == 1
 
     asyncio.run(run())
 

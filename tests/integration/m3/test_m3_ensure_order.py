@@ -13,7 +13,7 @@ from m3amazon.m3.errors import MIError, MIValidationError
 from m3amazon.m3.orders import CuorLookup, ensure_customer_order
 
 
-def test_a_new_three_line_order_costs_three_round_trips_and_is_created_once(sim: Sim) -> None:
+def test_a_new_three_line_order_costs_two_round_trips_and_is_created_once(sim: Sim) -> None:
     plan = order_plan(sim, "111-1000001-0000001", lines=3)
 
     async def scenario():
@@ -21,17 +21,32 @@ def test_a_new_three_line_order_costs_three_round_trips_and_is_created_once(sim:
             first = await ensure_customer_order(client, plan)
             trips_first = client.stats.round_trips
             second = await ensure_customer_order(client, plan)
-            return first, second, trips_first
+            return first, second, trips_first, client.stats.round_trips - trips_first
 
-    first, second, trips = asyncio.run(scenario())
+    first, second, trips, trips_again = asyncio.run(scenario())
     assert first.created and not second.created
     assert first.order_number == second.order_number
     assert first.batch_order_number == second.batch_order_number
-    assert trips == 3
+    assert trips == 2  # lookup + AddBatchHead in one bulk, then address + lines + Confirm
+    assert trips_again == 2  # lookup + speculative head, then DelBatchHead of that head
     orders = httpx_orders(sim)
     assert len(orders) == 1
-    assert orders[0]["cuor"] == plan.cuor and orders[0]["orst"] == "22" and len(orders[0]["lines"]) == 3
-    assert {line["orst"] for line in orders[0]["lines"]} == {"22"}
+    # allocated in full against the warehouse balances and released to a picking list
+    assert orders[0]["cuor"] == plan.cuor and orders[0]["orst"] == "44" and len(orders[0]["lines"]) == 3
+    assert {line["orst"] for line in orders[0]["lines"]} == {"44"}
+    assert sim.stats()["open_batch_orders"] == 0
+
+
+def test_without_the_speculative_head_a_new_order_costs_three_round_trips(sim: Sim) -> None:
+    plan = order_plan(sim, "111-1000009-0000009", lines=3)
+
+    async def scenario():
+        async with sim.onprem() as client:
+            ensured = await ensure_customer_order(client, plan, head_in_lookup=False)
+            return ensured, client.stats.round_trips
+
+    ensured, trips = asyncio.run(scenario())
+    assert ensured.created and trips == 3
 
 
 def httpx_orders(sim: Sim) -> list[dict]:
@@ -106,7 +121,7 @@ def test_an_order_whose_batch_heads_were_purged_is_found_by_search(sim: Sim) -> 
     first, second, trips = asyncio.run(scenario())
     assert second.order_number == first.order_number and not second.created
     assert second.batch_order_number is None
-    assert trips == 3 + 2  # lookup + GetHead to verify the search hit
+    assert trips == 2 + 3  # lookup+head, GetHead to verify the search hit, DelBatchHead of the head
     assert sim.stats()["orders_total"] == 1
 
 
@@ -139,7 +154,7 @@ def test_confirm_sent_separately_when_asked(sim: Sim) -> None:
             return ensured, client.stats.round_trips
 
     ensured, trips = asyncio.run(scenario())
-    assert ensured.created and trips == 4
+    assert ensured.created and trips == 3
 
 
 def test_an_address_line_that_is_too_long_fails_before_any_call(sim: Sim) -> None:

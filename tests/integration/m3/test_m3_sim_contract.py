@@ -1,13 +1,15 @@
-"""Contract: every transaction the simulator serves exists in the MI field table, and answers
-with table output fields only, within their lengths, over real HTTP."""
+"""Contract: every transaction the simulator serves is in the MI field table, takes only the table's
+input fields (our client sends nothing else) and answers with the table's output fields only, within
+their lengths, over real HTTP."""
 
 from __future__ import annotations
 
-import httpx
-import pytest
-from m3_sim_support import Sim
+from pathlib import Path
 
-from m3amazon.m3.fields import FieldTable
+import pytest
+
+from m3a_contract_scenario import run_contract_scenario
+from m3amazon.m3.fields import CONTROL_FIELDS, FieldTable
 from m3amazon.sim.m3.programs import served_transactions
 
 TABLE = FieldTable.default()
@@ -18,44 +20,46 @@ def test_served_transaction_is_in_the_field_table(program: str, transaction: str
     assert TABLE.has(program, transaction)
 
 
-def test_responses_carry_only_table_output_fields(sim: Sim) -> None:
-    item = sim.catalog[0]
-    auth = ("M3SRVADM", "demo")
-    seen: set[tuple[str, str]] = set()
+@pytest.fixture(scope="module")
+def exchanges(tmp_path_factory: pytest.TempPathFactory) -> list:
+    return run_contract_scenario(tmp_path_factory.mktemp("contract"))
 
-    def call(program: str, transaction: str, **record: str) -> list[dict[str, str]]:
-        response = httpx.get(
-            f"{sim.url}/m3api-rest/v2/execute/{program}/{transaction}",
-            params={**record, "cono": "100", "maxrecs": "0"},
-            auth=auth,
-        )
-        assert response.status_code == 200, response.text
-        rows = response.json()["results"][0]["records"]
-        outputs = TABLE.output_fields(program, transaction)
-        for row in rows:
-            assert set(row) <= set(outputs), f"{program}/{transaction}: {set(row) - set(outputs)}"
+
+def test_the_scenario_covers_every_served_transaction(exchanges: list) -> None:
+    assert {(e.program, e.transaction) for e in exchanges} == set(served_transactions())
+    failed = [(e.program, e.transaction, e.error) for e in exchanges if e.error]
+    assert failed == [], "every call of the scenario is meant to succeed"
+
+
+def test_every_request_carries_table_input_fields_only(exchanges: list) -> None:
+    for e in exchanges:
+        fields = TABLE.input_fields(e.program, e.transaction)
+        where = f"{e.program}/{e.transaction}"
+        assert set(e.record) <= set(fields), f"{where}: {set(e.record) - set(fields)}"
+        for name, value in e.record.items():
+            limit = fields[name].length
+            size = sum(c.isdigit() for c in value) if fields[name].type == "number" else len(value)
+            assert limit is None or size <= limit, f"{where} {name}={value!r}"
+        missing = {n for n, spec in fields.items() if spec.required and n not in e.record} - CONTROL_FIELDS
+        assert not missing, f"{where} lacks {missing}"
+        assert e.control.get("cono") == "100", f"{where} without cono"
+
+
+def test_every_answer_carries_table_output_fields_only(exchanges: list) -> None:
+    answered = 0
+    for e in exchanges:
+        outputs = TABLE.output_fields(e.program, e.transaction)
+        for row in e.rows:
+            answered += 1
+            assert set(row) <= set(outputs), f"{e.program}/{e.transaction}: {set(row) - set(outputs)}"
             for name, value in row.items():
-                assert outputs[name] is None or len(value) <= outputs[name], f"{program}/{transaction} {name}"
-        seen.add((program, transaction))
-        return rows
+                assert outputs[name] is None or len(value) <= outputs[name], (
+                    f"{e.program}/{e.transaction} {name}"
+                )
+    assert answered > 50
 
-    call("CRS610MI", "GetBasicData", CUNO="AMZUS")
-    call("MMS200MI", "Get", ITNO=item.item_number)
-    call("MMS025MI", "AddAlias", ALWT="03", ALWQ="AMZN", POPN="EXTRA-SKU", ITNO=item.item_number)
-    call("MMS025MI", "GetItem", ALWT="03", ALWQ="AMZN", POPN="EXTRA-SKU")
-    call("OIS100MI", "GetCurrentUser")
-    call("OIS100MI", "GetServerTime")
-    batch = call("OIS100MI", "AddBatchHead", CUNO="AMZUS", CUOR="111-3000001-0000001", ORTP="MFN")[0]["ORNO"]
-    call("OIS100MI", "AddBatchAddress", ORNO=batch, ADRT="1", CUNM="Jane", CUA1="1 Main St", CSCD="US")
-    call("OIS100MI", "AddBatchLine", ORNO=batch, ITNO=item.item_number, ORQT="2", SAPR="10.50")
-    call("OIS100MI", "GetBatchHead", ORNO=batch)
-    call("OIS100MI", "LstErrMsgOrder", ORNO=batch)
-    order = call("OIS100MI", "Confirm", ORNO=batch)[0]["ORNO"]
-    call("OIS100MI", "GetOrderNo", ORNO=batch)
-    call("OIS100MI", "GetHead", ORNO=order)
-    call("OIS100MI", "LstLine", ORNO=order)
-    call("OIS100MI", "LstBatchHead", CUNO="AMZUS")
-    call("OIS100MI", "SearchHead", SQRY='CUOR:"111-3000001-0000001"')
-    other = call("OIS100MI", "AddBatchHead", CUNO="AMZUS")[0]["ORNO"]
-    call("OIS100MI", "DelBatchHead", ORNO=other)
-    assert seen == set(served_transactions())
+
+def test_contract_scenario_is_repeatable(tmp_path: Path) -> None:
+    """A second run on a fresh simulator gives the same sequence of transactions (no hidden state)."""
+    first = [(e.program, e.transaction) for e in run_contract_scenario(tmp_path)]
+    assert len(first) > 50

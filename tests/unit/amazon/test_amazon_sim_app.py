@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from m3amazon.canonical import OrderStatus
 from m3amazon.sim.amazon.app import create_app
-from m3amazon.sim.amazon.faults import usage_plans
+from m3amazon.sim.amazon.faults import SERVED, usage_plans
 from m3amazon.sim.amazon.notify import ListPublisher
 from m3amazon.sim.amazon.scenario import generate_orders
 from m3amazon.sim.amazon.state import SellerAccount
@@ -149,7 +151,7 @@ def test_unknown_order_is_404_with_the_error_body(client: TestClient, account: S
         {"createdAfter": "2026-01-01T00:00:00Z", "lastUpdatedAfter": "2026-01-01T00:00:00Z"},
         {"createdAfter": "2026-01-01T00:00:00Z", "lastUpdatedBefore": "2026-01-02T00:00:00Z"},
         {"createdAfter": "yesterday"},
-        {"createdAfter": "2026-01-01T00:00:00Z", "createdBefore": datetime.now(UTC).isoformat()},
+        {"createdAfter": "2026-01-01T00:00:00Z", "createdBefore": "NOW"},  # filled in when the test runs
         {"createdAfter": "2026-01-01T00:00:00Z", "maxResultsPerPage": "0"},
         {"createdAfter": "2026-01-01T00:00:00Z", "maxResultsPerPage": "101"},
         {"createdAfter": "2026-01-01T00:00:00Z", "fulfillmentStatuses": "LOST"},
@@ -159,6 +161,7 @@ def test_unknown_order_is_404_with_the_error_body(client: TestClient, account: S
     ],
 )
 def test_search_parameter_rules(client: TestClient, account: SellerAccount, params: dict) -> None:
+    params = {k: datetime.now(UTC).isoformat() if v == "NOW" else v for k, v in params.items()}
     response = client.get(SEARCH, params=params, headers={"x-amz-access-token": token(client, account)})
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["code"] == "InvalidInput"
@@ -246,4 +249,20 @@ def test_faults_and_control_plane(client: TestClient, account: SellerAccount) ->
 
 
 def test_usage_plans_come_from_the_derived_operations_table() -> None:
-    assert usage_plans() == {"getOrder": (0.5, 30), "searchOrders": (0.0056, 20)}
+    plans = usage_plans()
+    assert plans["getOrder"] == (0.5, 30) and plans["searchOrders"] == (0.0056, 20)
+    assert plans["confirmShipment"] == (2.0, 10) and plans["listTransactions"] == (0.5, 10)
+    assert set(plans) == set(SERVED)
+
+
+def test_the_ticker_moves_the_world_on_its_own() -> None:
+    account = SellerAccount(marketplaces=["ATVPDKIKX0DER"])
+    ids = generate_orders(account, 3, seed=5, afn_share=1.0, pending_share=1.0)
+    with make_client(create_app(account, rate_limits=False, tick_interval_s=0.02)):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+            account.get_order(i).status is not OrderStatus.SHIPPED  # type: ignore[union-attr]
+            for i in ids
+        ):
+            time.sleep(0.01)
+    assert all(account.get_order(i).status is OrderStatus.SHIPPED for i in ids)  # type: ignore[union-attr]

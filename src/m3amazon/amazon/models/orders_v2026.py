@@ -10,18 +10,8 @@ snake_case in Python and camelCase on the wire (the model's spelling), e.g. `ord
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
-
-class AmazonModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
-
-    def to_json(self) -> dict[str, Any]:
-        """The wire form (camelCase, unset fields left out)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+from m3amazon.amazon.models._base import AmazonModel
 
 
 class Money(AmazonModel):

@@ -49,5 +49,5 @@ def lwa_exchange(account: SellerAccount, form: Mapping[str, str]) -> JSONRespons
         return error(
             400, "unsupported_grant_type", f"The authorization grant type is not supported: {grant[:40]}"
         )
-    token, ttl = account.issue_token(grant)
+    token, ttl = account.issue_token(grant, form.get("scope") if grant == "client_credentials" else None)
     return JSONResponse({"access_token": token, **body, "expires_in": ttl})

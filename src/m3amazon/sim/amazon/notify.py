@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from m3amazon.canonical import FulfillmentChannel, Order, OrderStatus
+from m3amazon.sim.amazon.envelopes import ms as _ms
 from m3amazon.sim.amazon.state import SellerAccount
 
 #: Canonical (v2026) status -> the v0 spelling that ORDER_CHANGE summaries use.
@@ -38,12 +39,6 @@ _CHANGE_REASONS = {
 }
 
 
-def _ms(moment: datetime) -> str:
-    """Notification timestamps carry milliseconds: 2020-01-11T00:09:53.109Z."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
 def order_change_notification(
     order: Order,
     *,
@@ -53,21 +48,28 @@ def order_change_notification(
     subscription_id: str,
     change_type: str = "OrderStatusChange",
     published: datetime | None = None,
+    shipped_quantities: dict[str, int] | None = None,
+    buyer_requested_cancel: bool = False,
 ) -> dict[str, Any]:
-    """The ORDER_CHANGE envelope for `order` in its current state."""
+    """The ORDER_CHANGE envelope for `order` in its current state (`shipped_quantities` per
+    orderItemId for partly shipped orders; `buyer_requested_cancel` flags every item)."""
     published = published or datetime.now(UTC)
     shipped = order.status is OrderStatus.SHIPPED
-    items = [
-        {
+    quantities = shipped_quantities or {}
+    items = []
+    for line in order.lines:
+        done = line.quantity if shipped else min(line.quantity, quantities.get(line.line_id, 0))
+        item: dict[str, Any] = {
             "OrderItemId": line.line_id,
             "SellerSKU": line.sku,
             "SupplySourceId": None,
-            "OrderItemStatus": "Shipped" if shipped else "Unshipped",
+            "OrderItemStatus": "Shipped" if done == line.quantity and line.quantity else "Unshipped",
             "Quantity": line.quantity,
-            "QuantityShipped": line.quantity if shipped else 0,
+            "QuantityShipped": done,
         }
-        for line in order.lines
-    ]
+        if buyer_requested_cancel:
+            item["IsBuyerRequestedCancel"] = True
+        items.append(item)
     quantity = sum(line.quantity for line in order.lines)
     programs = [p for p, on in (("Prime", order.is_prime), ("Business", order.is_business)) if on]
     summary: dict[str, Any] = {
@@ -77,8 +79,8 @@ def order_change_notification(
         "DestinationPostalCode": order.ship_to.postal_code if order.ship_to else None,
         "FulfillmentType": "AFN" if order.channel is FulfillmentChannel.AMAZON else "MFN",
         "OrderType": "StandardOrder",
-        "NumberOfItemsShipped": quantity if shipped else 0,
-        "NumberOfItemsUnshipped": 0 if shipped else quantity,
+        "NumberOfItemsShipped": sum(i["QuantityShipped"] for i in items),
+        "NumberOfItemsUnshipped": quantity - sum(i["QuantityShipped"] for i in items),
         "OrderItems": items,
     }
     if programs:

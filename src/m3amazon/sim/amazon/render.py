@@ -3,15 +3,17 @@
 The simulator keeps its orders in canonical form and renders them per request, so the same
 function is the inverse of `amazon.translate.orders.order_from_v2026` (property-tested both ways).
 The output follows the model exactly: required fields always, each optional block only when its
-dataset is requested with `includedData` (BUYER, RECIPIENT, PROCEEDS, PROMOTION, FULFILLMENT; the
-other datasets have nothing to show for simulated orders and are left out).
+dataset is requested with `includedData` (BUYER, RECIPIENT, PROCEEDS, PROMOTION, FULFILLMENT, and
+with the order's extras PACKAGES for confirmed MFN packages and CANCELLATION for a buyer's
+cancellation request; the other datasets have nothing to show for simulated orders and are left
+out).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from m3amazon.amazon.endpoints import MARKETPLACES
 from m3amazon.amazon.money import MoneyShape, render_money
@@ -32,6 +34,14 @@ INCLUDED_DATA = (
 )
 
 
+class Extras(Protocol):
+    """What render_order reads from the simulator's OrderExtras."""
+
+    packages: list[dict[str, Any]]
+    shipped: dict[str, int]
+    buyer_cancel_requested: bool
+
+
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a 'Z', as Amazon writes timestamps."""
     text = moment.isoformat()
@@ -46,7 +56,7 @@ def _compact(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def render_order(order: Order, included: Iterable[str] = ()) -> dict[str, Any]:
+def render_order(order: Order, included: Iterable[str] = (), extras: Extras | None = None) -> dict[str, Any]:
     """The `Order` object of getOrder/searchOrders for `order` with the requested datasets."""
     datasets = set(included)
     programs = [p for p, on in (("PRIME", order.is_prime), ("AMAZON_BUSINESS", order.is_business)) if on]
@@ -73,8 +83,14 @@ def render_order(order: Order, included: Iterable[str] = ()) -> dict[str, Any]:
         doc["proceeds"] = _order_proceeds(order)
     if "FULFILLMENT" in datasets:
         doc["fulfillment"] = _order_fulfillment(order)
-    doc["orderItems"] = [_item(order, line, datasets) for line in order.lines]
+    doc["orderItems"] = [_item(order, line, datasets, extras) for line in order.lines]
+    if "PACKAGES" in datasets and extras is not None and extras.packages:
+        doc["packages"] = [_package(p) for p in extras.packages]
     return doc
+
+
+def _package(package: dict[str, Any]) -> dict[str, Any]:
+    return _compact({k: iso(v) if isinstance(v, datetime) else v for k, v in package.items()})
 
 
 def _buyer(buyer: Party) -> dict[str, Any]:
@@ -166,7 +182,7 @@ def _order_fulfillment(order: Order) -> dict[str, Any]:
     )
 
 
-def _item(order: Order, line: OrderLine, datasets: set[str]) -> dict[str, Any]:
+def _item(order: Order, line: OrderLine, datasets: set[str], extras: Extras | None = None) -> dict[str, Any]:
     product = _compact(
         {
             "asin": line.asin,
@@ -181,7 +197,13 @@ def _item(order: Order, line: OrderLine, datasets: set[str]) -> dict[str, Any]:
         item["proceeds"] = _item_proceeds(line)
     if "PROMOTION" in datasets and line.promotion_discount is not None:
         item["promotion"] = {"breakdowns": [{"promotionId": f"PROMO-{line.line_id[-6:]}"}]}
+    if "CANCELLATION" in datasets and extras is not None and extras.buyer_cancel_requested:
+        item["cancellation"] = {
+            "cancellationRequest": {"requester": "BUYER", "cancelReason": "Buyer Requested Cancel"}
+        }
     if "FULFILLMENT" in datasets:
         shipped = line.quantity if order.status is OrderStatus.SHIPPED else 0
+        if extras is not None and order.status is not OrderStatus.SHIPPED:
+            shipped = min(line.quantity, extras.shipped.get(line.line_id, 0))
         item["fulfillment"] = {"quantityFulfilled": shipped, "quantityUnfulfilled": line.quantity - shipped}
     return item

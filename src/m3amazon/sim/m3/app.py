@@ -7,15 +7,20 @@ Routes (shapes as the v2 swagger exports describe them; see research notes §1.5
 - the same under `/{tenant}/M3/m3api-rest/...` with bearer tokens, plus the token endpoints
   `POST /{tenant}/as/token.oauth2` (password grant) and `POST /{tenant}/as/revoke_token.oauth2`,
   as CloudSuite's ION API gateway does; `write_ionapi` produces the matching credentials file;
-- the control plane under `/_sim/`: stats, orders, reset, faults, token expiry.
+- the older v1 form `GET .../m3api-rest/execute/{program}/{transaction}` (MIRecord/NameValue
+  rows; errors as `@type`/`@code`/`@field`/`Message` with HTTP 200, as some tenants answer);
+- the control plane under `/_sim/`: stats, orders, invoices, reset, faults, token expiry, the
+  invoicing run (`/_sim/invoice`), options (`/_sim/options`: invoice on delivery or not) and the
+  IMS target the simulator sends its BODs to (`/_sim/ims`).
 
 A single GET that fails answers HTTP 400 with the error both in `results[0]` and at the top level
 (`terminationReason`); a bulk POST answers 200 with per-transaction results (the bulk is not
 atomic), and 400 only when the request itself is unusable.
 
-Faults are injected at the HTTP layer with a seeded RNG, so a run can be repeated: latency, HTTP
-500 before the transaction runs, and - the cases idempotency is about - answers lost *after* the
-transaction ran: a held-back answer (the client times out) or a connection dropped mid-answer.
+Faults are injected at the HTTP layer with a seeded RNG, so a run can be repeated: latency
+(uniform or exponential around a base), HTTP 500 before the transaction runs, and - the cases
+idempotency is about - answers lost *after* the transaction ran: a held-back answer (the client
+times out) or a connection dropped mid-answer. An unreachable M3 is a stopped server.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from m3amazon.m3.fields import FieldTable
+from m3amazon.sim.m3.emitter import BodEmitter, ImsTarget
+from m3amazon.sim.m3.invoicing import invoice_pending
+from m3amazon.sim.m3.mi import Call
 from m3amazon.sim.m3.programs import SimMIError, run_transaction
 from m3amazon.sim.m3.store import SimStore
 
@@ -69,6 +77,8 @@ class Faults:
 
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
+    #: How the jitter is drawn: "uniform" (0..jitter_ms) or "exponential" (mean jitter_ms: a long tail).
+    latency_distribution: str = "uniform"
     #: The transaction runs, its answer is held back `timeout_s`: keep it above the client's
     #: timeout (M3Settings.timeout_s, 30 s by default); tests use short values on both sides.
     timeout_share: float = 0.0
@@ -85,7 +95,10 @@ class Faults:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        faults = cls(**data)
+        if faults.latency_distribution not in ("uniform", "exponential"):
+            raise ValueError("latency_distribution is 'uniform' or 'exponential'")
+        return faults
 
 
 class SimState:
@@ -96,8 +109,21 @@ class SimState:
         self.table = FieldTable.default()
         self.token_ttl_s = token_ttl_s
         self.tokens: dict[str, tuple[str, float]] = {}
+        self.invoice_on_delivery = True
+        self.emitter: BodEmitter | None = None
         self._lock = threading.Lock()
         self.set_faults(faults or Faults())
+
+    def set_ims_target(self, target: ImsTarget | None) -> None:
+        """Send BODs to `target` from now on (None: stop sending)."""
+        old, self.emitter = self.emitter, BodEmitter(target) if target is not None else None
+        if old is not None:
+            old.stop()
+
+    def emit(self, events: list[Any]) -> None:
+        emitter = self.emitter
+        if emitter is not None:
+            emitter(events)
 
     def set_faults(self, faults: Faults) -> None:
         with self._lock:
@@ -108,11 +134,14 @@ class SimState:
         """Delay in seconds, and the fault for one request (None, "500", "timeout" or "reset")."""
         with self._lock:
             f = self.faults
-            delay = (
-                (f.latency_ms + self._rng.uniform(0, f.jitter_ms)) / 1000
-                if f.latency_ms or f.jitter_ms
-                else 0.0
-            )
+            jitter = 0.0
+            if f.jitter_ms:
+                jitter = (
+                    self._rng.expovariate(1 / f.jitter_ms)
+                    if f.latency_distribution == "exponential"
+                    else self._rng.uniform(0, f.jitter_ms)
+                )
+            delay = (f.latency_ms + jitter) / 1000
             roll = self._rng.random()
         for name, share in (
             ("timeout", f.timeout_share),
@@ -238,15 +267,22 @@ def create_app(
     ionapi_client: tuple[str, str, str, str] | None = None,
     cloud_user: str = "M3SRVADM",
     token_ttl_s: float = 3600.0,
+    ims_target: ImsTarget | None = None,
+    invoice_on_delivery: bool = True,
 ) -> FastAPI:
     """The simulator app over `store`.
 
     `users`: basic-auth users of the on-premises routes (default M3SRVADM/demo).
     `ionapi_client`: (client_id, client_secret, saak, sask) accepted by the token endpoint; without
     it the cloud routes refuse every token request.
+    `ims_target`: where to send SyncShipment/SyncInvoice/SyncInventoryCount BODs (none: not sent).
+    `invoice_on_delivery`: invoice a delivery when it is reported (else on POST /_sim/invoice).
     """
     accounts = dict(users) if users is not None else {"M3SRVADM": "demo"}
     state = SimState(store, faults, token_ttl_s)
+    state.invoice_on_delivery = invoice_on_delivery
+    state.set_ims_target(ims_target)
+    store.subscribe(state.emit)
     app = FastAPI(title="M3 simulator", docs_url="/_sim/docs", openapi_url="/_sim/openapi.json")
     app.state.sim = state
     app.add_middleware(_FaultInjection, state=state)
@@ -264,19 +300,68 @@ def create_app(
         issued = state.tokens.get(header[7:].strip())
         return issued is not None and issued[0] == tenant and issued[1] > time.monotonic()
 
-    async def execute_one(request: Request, program: str, transaction: str, user: str) -> JSONResponse:
+    def run(
+        program: str,
+        transaction: str,
+        record: dict[str, str],
+        user: str,
+        maxrecs: int,
+        control: Mapping[str, Any],
+    ) -> list[dict[str, str]]:
+        return run_transaction(
+            store,
+            state.table,
+            program,
+            transaction,
+            record,
+            user=user,
+            maxrecs=maxrecs,
+            cono=str(control.get("cono") or "100"),
+            divi=str(control.get("divi") or ""),
+            invoice_on_delivery=state.invoice_on_delivery,
+        )
+
+    async def run_get(request: Request, program: str, transaction: str, user: str) -> list[dict[str, str]]:
+        """One transaction from a GET: fields and control parameters from the query string."""
         params = request.query_params
         record = {k: v for k, v in params.items() if k not in CONTROL_PARAMS}
         maxrecs = _maxrecs(params.get("maxrecs", DEFAULT_MAXRECS))
+        return await run_in_threadpool(run, program, transaction, record, user, maxrecs, params)
+
+    async def execute_one(request: Request, program: str, transaction: str, user: str) -> JSONResponse:
         try:
-            rows = await run_in_threadpool(
-                run_transaction, store, state.table, program, transaction, record, user=user, maxrecs=maxrecs
-            )
+            rows = await run_get(request, program, transaction, user)
         except SimMIError as exc:
             return _terminated(exc.message, exc.error_type, [_failed(transaction, exc)])
         return JSONResponse(_envelope([_ok(transaction, rows)]))
 
-    def run_bulk(program: str, calls: list[Any], maxrecs: int, user: str) -> list[dict[str, Any]]:
+    async def execute_v1(request: Request, program: str, transaction: str, user: str) -> JSONResponse:
+        """The v1 shape: MIRecord/NameValue rows; an error is a NOK body with HTTP 200."""
+        try:
+            rows = await run_get(request, program, transaction, user)
+        except SimMIError as exc:
+            return JSONResponse(
+                {
+                    "@type": exc.error_type,
+                    "@code": exc.code,
+                    "@field": exc.field or "",
+                    "Message": exc.message,
+                }
+            )
+        return JSONResponse(
+            {
+                "Program": program,
+                "Transaction": transaction,
+                "MIRecord": [
+                    {"RowIndex": index, "NameValue": [{"Name": k, "Value": v} for k, v in row.items()]}
+                    for index, row in enumerate(rows)
+                ],
+            }
+        )
+
+    def run_bulk(
+        program: str, calls: list[Any], maxrecs: int, user: str, control: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
         results = []
         for call in calls:
             transaction = str(call.get("transaction", ""))
@@ -287,9 +372,7 @@ def create_app(
             try:
                 if not isinstance(raw, dict):
                     raise SimMIError("The record must be an object of fields", code="XFL0005")
-                rows = run_transaction(
-                    store, state.table, program, transaction, record, user=user, maxrecs=maxrecs
-                )
+                rows = run(program, transaction, record, user, maxrecs, control)
                 results.append(_ok(transaction, rows))
             except SimMIError as exc:
                 results.append(_failed(transaction, exc))
@@ -307,7 +390,7 @@ def create_app(
         if program not in state.table.programs():
             return _terminated(f"Program {program} does not exist", "TransactionNotFound")
         maxrecs = _maxrecs(body.get("maxReturnedRecords", DEFAULT_MAXRECS))
-        results = await run_in_threadpool(run_bulk, program, calls, maxrecs, user)
+        results = await run_in_threadpool(run_bulk, program, calls, maxrecs, user, body)
         return JSONResponse(_envelope(results))
 
     # -- on-premises -------------------------------------------------------------------------------
@@ -326,7 +409,20 @@ def create_app(
             return _unauthorized('Basic realm="M3"')
         return await execute_bulk(request, user)
 
+    @app.get("/m3api-rest/execute/{program}/{transaction}")
+    async def onprem_execute_v1(request: Request, program: str, transaction: str) -> JSONResponse:
+        user = onprem_user(request)
+        if user is None:
+            return _unauthorized('Basic realm="M3"')
+        return await execute_v1(request, program, transaction, user)
+
     # -- cloud (ION API gateway) -------------------------------------------------------------------
+
+    @app.get("/{tenant}/M3/m3api-rest/execute/{program}/{transaction}")
+    async def cloud_execute_v1(request: Request, tenant: str, program: str, transaction: str) -> JSONResponse:
+        if not cloud_token_ok(request, tenant):
+            return _unauthorized("Bearer")
+        return await execute_v1(request, program, transaction, cloud_user)
 
     @app.get("/{tenant}/M3/m3api-rest/v2/execute/{program}/{transaction}")
     async def cloud_execute(request: Request, tenant: str, program: str, transaction: str) -> JSONResponse:
@@ -391,6 +487,60 @@ def create_app(
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=422)
         return JSONResponse(asdict(state.faults))
+
+    @app.get("/_sim/invoices")
+    async def invoices() -> list[dict[str, Any]]:
+        return await run_in_threadpool(store.invoices)
+
+    @app.post("/_sim/invoice")
+    async def invoice_run() -> dict[str, Any]:
+        """The invoicing run: invoice every delivered line not invoiced yet (77)."""
+
+        def run_invoicing() -> list[str]:
+            call = Call("M3SRVADM")
+            with store.transaction() as db:
+                numbers = invoice_pending(db, call)
+            store.publish(call.events)
+            return numbers
+
+        return {"invoices": await run_in_threadpool(run_invoicing)}
+
+    @app.get("/_sim/options")
+    async def get_options() -> dict[str, Any]:
+        return {"invoice_on_delivery": state.invoice_on_delivery}
+
+    @app.post("/_sim/options")
+    async def set_options(request: Request) -> JSONResponse:
+        data = json.loads(await request.body() or b"{}")
+        if not isinstance(data, dict) or set(data) - {"invoice_on_delivery"}:
+            return JSONResponse({"error": "options: invoice_on_delivery"}, status_code=422)
+        state.invoice_on_delivery = bool(data.get("invoice_on_delivery", state.invoice_on_delivery))
+        return JSONResponse({"invoice_on_delivery": state.invoice_on_delivery})
+
+    @app.get("/_sim/ims")
+    async def get_ims() -> dict[str, Any]:
+        emitter = state.emitter
+        if emitter is None:
+            return {"target": None}
+        return {"target": emitter.target.url, **asdict(emitter.stats)}
+
+    @app.post("/_sim/ims")
+    async def set_ims(request: Request) -> JSONResponse:
+        """Configure (or, with {"url": null}, stop) the BODs the simulator sends to an IMS endpoint."""
+        data = json.loads(await request.body() or b"{}")
+        try:
+            target = ImsTarget(**data) if isinstance(data, dict) and data.get("url") else None
+        except TypeError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        state.set_ims_target(target)
+        return JSONResponse({"target": target.url if target else None})
+
+    @app.post("/_sim/ims/wait")
+    async def wait_ims() -> dict[str, Any]:
+        """Wait (up to 10 s) until every queued BOD was sent or given up."""
+        emitter = state.emitter
+        idle = await run_in_threadpool(emitter.wait_idle) if emitter is not None else True
+        return {"idle": idle}
 
     @app.post("/_sim/tokens/expire")
     async def expire_tokens() -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""ION: Infor OAGIS BODs (codec) and the ION Messaging Service (IMS) protocol, both directions."""
