@@ -1,9 +1,12 @@
 """SQS intake: SP-API notifications -> canonical events -> the durable engine.
 
-A message is deleted from SQS only after its event is durably enqueued (or, for bad input, after
-an incident holding the original body is stored). If the engine cannot take it, the message stays
-and SQS delivers it again after the visibility timeout: nothing is lost. Duplicates are cheap: the
-workflow id makes the second enqueue a no-op, and the intake log counts the extra delivery.
+Routing by type: order changes go to the order flow's queue; every other notification type the
+product subscribes to becomes a canonical event kept in the event inbox (ops/event_inbox.py) for
+its flow. A message is deleted from SQS only after its event is durably enqueued or stored (or,
+for bad input, after an incident holding the original body is stored). If the engine cannot take
+it, the message stays and SQS delivers it again after the visibility timeout: nothing is lost.
+Duplicates are cheap: a NotificationId seen before is counted in the intake log and not handed
+on again, and the workflow id makes a second enqueue of the same order change a no-op.
 """
 
 from __future__ import annotations
@@ -20,16 +23,19 @@ import sqlalchemy as sa
 from aiobotocore.session import get_session
 from sqlalchemy.engine import Engine
 
-from m3amazon.amazon.notifications import NotificationError, parse_notification, to_order_changed
+from m3amazon.amazon.notifications import NotificationError, parse_event
 from m3amazon.canonical import OrderChanged
+from m3amazon.canonical.events import AmazonEvent
 from m3amazon.config import SqsSettings
-from m3amazon.ops import metrics
+from m3amazon.ops import event_inbox, metrics
 from m3amazon.ops.db import intake_log
+from m3amazon.ops.event_inbox import subject_of
 from m3amazon.ops.incidents import Incident, open_incident
 
 log = logging.getLogger(__name__)
 
 Submit = Callable[[OrderChanged], Awaitable[str | None]]
+SubmitEvent = Callable[[str, str, AmazonEvent], Awaitable[str | None]]
 
 
 def _seen_before(engine: Engine, notification_id: str) -> bool:
@@ -70,12 +76,16 @@ def _log_delivery(
 
 
 class SqsIntake:
-    def __init__(self, settings: SqsSettings, engine: Engine, submit: Submit) -> None:
+    def __init__(
+        self, settings: SqsSettings, engine: Engine, submit: Submit, submit_event: SubmitEvent | None = None
+    ) -> None:
         if not settings.queue_url:
             raise ValueError("amazon.sqs.queue_url is not set: there is no queue to take notifications from")
         self.settings = settings
         self.engine = engine
         self.submit = submit
+        #: Where events other than order changes go: their flow, or by default the event inbox.
+        self.submit_event: SubmitEvent = submit_event or self._store_in_inbox
         self.last_message_at: float | None = None
         self.received = 0
 
@@ -165,39 +175,39 @@ class SqsIntake:
         """True when the message may be deleted (handed on, a known duplicate, or kept as an incident)."""
         body = message.get("Body", "")
         try:
-            notification = parse_notification(body)
-            if notification.notification_type != "ORDER_CHANGE":
-                raise NotificationError(
-                    "UNSUPPORTED_NOTIFICATION",
-                    f"notifications of type {notification.notification_type} are not handled yet",
-                )
-            event = to_order_changed(notification)
+            notification, event = parse_event(body)
         except NotificationError as exc:
             await asyncio.to_thread(self._bad_message, message, exc)
             return True
         notification_id = notification.notification_id or message["MessageId"]
+        ntype = notification.notification_type
         if await asyncio.to_thread(_seen_before, self.engine, notification_id):
-            metrics.NOTIFICATIONS.labels(type=notification.notification_type, result="duplicate").inc()
+            metrics.NOTIFICATIONS.labels(type=ntype, result="duplicate").inc()
             return True  # handed on at its first delivery; _seen_before counted this one
         try:
-            workflow_id = await self.submit(event)
+            if isinstance(event, OrderChanged):
+                handed_to = await self.submit(event)
+                subject: str | None = event.order_id
+            else:
+                handed_to = await self.submit_event(notification_id, ntype, event)
+                subject = subject_of(event)
         except Exception:
-            log.exception("could not enqueue order %s; SQS will deliver it again", event.order_id)
-            metrics.NOTIFICATIONS.labels(type="ORDER_CHANGE", result="retry").inc()
+            log.exception(
+                "could not hand on notification %s (%s); SQS will deliver it again", notification_id, ntype
+            )
+            metrics.NOTIFICATIONS.labels(type=ntype, result="retry").inc()
             return False
         first = await asyncio.to_thread(
-            _log_delivery,
-            self.engine,
-            notification_id,
-            notification.notification_type,
-            event.order_id,
-            workflow_id,
+            _log_delivery, self.engine, notification_id, ntype, subject, handed_to
         )
-        metrics.NOTIFICATIONS.labels(
-            type="ORDER_CHANGE",
-            result=("enqueued" if workflow_id else "ignored") if first else "duplicate",
-        ).inc()
+        result = ("enqueued" if handed_to else "ignored") if first else "duplicate"
+        metrics.NOTIFICATIONS.labels(type=ntype, result=result).inc()
         return True
+
+    async def _store_in_inbox(self, notification_id: str, ntype: str, event: AmazonEvent) -> str | None:
+        """Default for events without a flow yet: keep them in the event inbox."""
+        stored = await asyncio.to_thread(event_inbox.store, self.engine, notification_id, ntype, event)
+        return f"inbox:{ntype}" if stored else None
 
     def _bad_message(self, message: dict[str, Any], exc: NotificationError) -> None:
         open_incident(

@@ -115,6 +115,21 @@ bod_inbox = sa.Table(
     sa.Column("enqueued_at", sa.DateTime(timezone=True)),
 )
 
+#: Amazon events that have no flow of their own yet (FBA inventory, MCF status, report and feed
+#: completion, listing quantities): stored durably once per NotificationId, with the canonical
+#: event as JSON, until the flow that consumes them takes them ("pending" -> "handled").
+event_inbox = sa.Table(
+    "m3a_event_inbox",
+    metadata,
+    sa.Column("notification_id", sa.String(100), primary_key=True),
+    sa.Column("event_type", sa.String(60), nullable=False),
+    sa.Column("subject", sa.String(100)),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="pending"),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("handled_at", sa.DateTime(timezone=True)),
+)
+
 
 def sqlalchemy_url(database_url: str) -> str:
     """The settings URL as SQLAlchemy wants it (psycopg 3 as the PostgreSQL driver)."""

@@ -124,3 +124,55 @@ def test_a_message_whose_enqueue_fails_stays_in_the_queue(sqs: SqsServer, tmp_pa
     attrs = sqs.client().get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessagesNotVisible"] == "1"  # not deleted: SQS delivers it again
     assert list_incidents(engine) == []
+
+
+def test_other_notification_types_wait_in_the_event_inbox_once(sqs: SqsServer, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from m3amazon.ops import event_inbox
+    from m3amazon.sim.amazon import envelopes
+
+    queue_url = sqs.create_queue(f"intake-{uuid.uuid4().hex[:8]}")
+    engine = db.create_engine(f"sqlite:///{tmp_path / 'intake.sqlite'}")
+    db.create_tables(engine)
+    now = datetime.now(UTC)
+    bodies = [
+        envelopes.outbound_shipment_status(
+            "SELLER", "111-1111111-1111111", "SHIP-1", "SHIPPED", "app", "sub", now
+        ),
+        envelopes.listing_quantity_changed("SELLER", "SKU-1", 7, "app", "sub", now),
+        envelopes.report_finished(
+            "SELLER",
+            {
+                "reportId": "R1",
+                "reportType": "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2",
+                "processingStatus": "DONE",
+                "reportDocumentId": "D1",
+            },
+            "app",
+            "sub",
+            now,
+        ),
+    ]
+    client = sqs.client()
+    for body in [*bodies, bodies[1]]:  # the listing change is delivered twice
+        client.send_message(
+            QueueUrl=queue_url, MessageBody=body if isinstance(body, str) else json.dumps(body)
+        )
+
+    async def no_orders(event: OrderChanged) -> str:
+        raise AssertionError("no order change was sent")
+
+    settings = _settings(sqs, queue_url)
+    asyncio.run(_drain(SqsIntake(settings, engine, no_orders), settings))
+    waiting = event_inbox.pending(engine)
+    assert sorted(row["event_type"] for row in waiting) == [
+        "FBA_OUTBOUND_SHIPMENT_STATUS",
+        "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
+        "REPORT_PROCESSING_FINISHED",
+    ]
+    assert {row["subject"] for row in waiting} == {"111-1111111-1111111", "SKU-1", "R1"}
+    listing = next(r for r in waiting if r["subject"] == "SKU-1")
+    assert json.loads(listing["event"])["quantity"] == 7
+    assert count_deliveries(engine) == (3, 4)
+    assert list_incidents(engine) == []
