@@ -8,7 +8,8 @@ Confirm). A new order costs two HTTP round trips whatever its number of lines:
 
 1. one bulk POST: the lookup (`LstBatchHead` for the customer, `SearchHead` on CUOR) followed by
    `AddBatchHead` -> the temporary (batch) order number;
-2. one bulk POST: `AddBatchAddress`, every `AddBatchLine`, then `Confirm` -> the real order number.
+2. one bulk POST: `AddBatchAddress`, every `AddBatchLine`, the head charges (`AddBatchHeadChg`:
+   shipping, gift wrap, ... as the charge mapping says), then `Confirm` -> the real order number.
 
 Why AddBatchHead rides with the lookup: AddBatchLine needs the batch order number, so two round
 trips is the least batch entry allows, and the lookup must come first. A bulk POST runs its
@@ -43,6 +44,11 @@ batch with refused lines is rejected at Confirm; should a tenant confirm it anyw
 the order is incomplete. `confirm_in_bulk=False` sends Confirm separately (one more round trip)
 for tenants where that matters.
 
+Rejections: when M3 refuses a record of the batch or Confirm (or Confirm leaves the batch in an
+error status), the batch status (OIS275MI) and M3's error messages for the batch (LstErrMsgOrder)
+are read before the batch is deleted and raised as `BatchOrderRejected` (see `m3.rejections`): the
+incident then says why M3 refused the order (a customer stop, an unknown charge, ...).
+
 One caller per CUOR at a time is assumed (the order queue serialises work per Amazon order): a
 batch order of a concurrent caller with the same CUOR would look abandoned and be deleted.
 """
@@ -56,7 +62,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from m3amazon.m3.client import MIClient, MIResult
-from m3amazon.m3.errors import MIError, MITransportError
+from m3amazon.m3.errors import BatchOrderRejected, MIError, MITransportError
+from m3amazon.m3.rejections import batch_rejection
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +89,17 @@ class CustomerOrderPlan(BaseModel):
     address: dict[str, str] | None = None
     #: AddBatchLine fields without ORNO (ITNO, ORQT, SAPR, WHLO, CUOR, ...).
     lines: list[dict[str, str]] = Field(min_length=1)
+    #: AddBatchHeadChg fields without ORNO (CRID, CRAM, CUCD, ...): the order's head charges.
+    charges: list[dict[str, str]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _keys_in_their_place(self) -> CustomerOrderPlan:
         if {"CUOR", "CUNO"} & set(self.head):
             raise ValueError("head must not carry CUOR or CUNO; they come from cuor and customer")
-        records = [*self.lines, *([self.address] if self.address is not None else [])]
+        records = [*self.lines, *self.charges, *([self.address] if self.address is not None else [])]
         if any("ORNO" in record for record in records):
             raise ValueError(
-                "address and lines must not carry ORNO; the batch order number is assigned by M3"
+                "address, lines and charges must not carry ORNO; the batch order number is assigned by M3"
             )
         return self
 
@@ -226,6 +235,30 @@ async def _verify_candidates(client: MIClient, candidates: list[str], cuor: str)
     ]
 
 
+async def find_order_number(
+    client: MIClient, cuor: str, customer: str | None = None, lookup: CuorLookup | None = None
+) -> str | None:
+    """The number of the confirmed customer order with this CUOR, or None.
+
+    With the customer, the batch heads are authoritative (`find_customer_order`); without it (a
+    shipment or invoice that names only the Amazon order), SearchHead finds the order and GetHead
+    checks each hit's CUOR.
+    """
+    lookup = lookup or CuorLookup()
+    if customer:
+        return (await find_customer_order(client, cuor, customer, lookup)).order_number
+    query = lookup.search_query.format(cuor=_quoted(cuor))
+    try:
+        rows = await client.execute(OIS100MI, "SearchHead", {"SQRY": query}, maxrecs=lookup.maxrecs)
+    except MIError as exc:
+        if exc.is_not_found:
+            return None
+        raise
+    candidates = sorted({row["ORNO"] for row in rows if row.get("ORNO")})
+    verified = await _verify_candidates(client, candidates[: lookup.max_candidates], cuor)
+    return min(verified) if verified else None
+
+
 async def ensure_customer_order(
     client: MIClient,
     plan: CustomerOrderPlan,
@@ -279,6 +312,8 @@ def validate_plan(client: MIClient, plan: CustomerOrderPlan) -> None:
         table.validate_input(OIS100MI, "AddBatchAddress", {**plan.address, "ORNO": _PLACEHOLDER})
     for line in plan.lines:
         table.validate_input(OIS100MI, "AddBatchLine", {**line, "ORNO": _PLACEHOLDER})
+    for charge in plan.charges:
+        table.validate_input(OIS100MI, "AddBatchHeadChg", {**charge, "ORNO": _PLACEHOLDER})
 
 
 async def delete_batch_order(client: MIClient, batch: str) -> None:
@@ -311,12 +346,13 @@ async def _fill_and_confirm(
     if plan.address is not None:
         calls.append(("AddBatchAddress", {**plan.address, "ORNO": batch}))
     calls.extend(("AddBatchLine", {**line, "ORNO": batch}) for line in plan.lines)
+    calls.extend(("AddBatchHeadChg", {**charge, "ORNO": batch}) for charge in plan.charges)
     if confirm_in_bulk:
         calls.append(("Confirm", {"ORNO": batch}))
     results = await client.bulk(OIS100MI, calls, maxrecs=1)
     entries, confirm = (results[:-1], results[-1]) if confirm_in_bulk else (results, None)
 
-    refused = _first_refusal(entries, plan.address is not None)
+    refused = _first_refusal(entries, plan)
     if refused is not None:
         confirmed = confirm is not None and confirm.ok and confirm.records
         created = confirm.records[0].get("ORNO") if confirm is not None and confirmed else None
@@ -329,48 +365,55 @@ async def _fill_and_confirm(
                 field=refused.field,
                 error_type="IncompleteOrder",
             )
-        await _discard(client, batch)
-        raise refused
+        raise await _rejected(client, batch, refused)
     if confirm is None:
-        rows = await client.execute(OIS100MI, "Confirm", {"ORNO": batch}, maxrecs=1)
+        try:
+            rows = await client.execute(OIS100MI, "Confirm", {"ORNO": batch}, maxrecs=1)
+        except MIError as exc:
+            if exc.transient:
+                raise
+            raise await _rejected(client, batch, exc) from None
         confirm = MIResult("Confirm", rows)
     if confirm.error is not None:
-        await _discard(client, batch)
-        raise confirm.error
+        if confirm.error.transient:
+            raise confirm.error
+        raise await _rejected(client, batch, confirm.error)
     return await _order_number(client, batch, confirm.records[0] if confirm.records else {})
 
 
-def _first_refusal(entries: list[MIResult], has_address: bool) -> MIError | None:
+async def _rejected(
+    client: MIClient, batch: str, cause: MIError | None, *, status: str | None = None
+) -> BatchOrderRejected:
+    """Read why M3 rejected the batch (status, messages), then delete it; the error to raise."""
+    rejection = await batch_rejection(client, batch, cause, status=status)
+    await _discard(client, batch)
+    return rejection
+
+
+def _what(index: int, plan: CustomerOrderPlan) -> str:
+    """Which record of the plan the index-th entry of the fill bulk is, in words."""
+    if plan.address is not None:
+        if index == 0:
+            return "the delivery address"
+        index -= 1
+    if index < len(plan.lines):
+        return f"line {index + 1}"
+    charge = plan.charges[index - len(plan.lines)]
+    return f"charge {charge.get('CRID', index - len(plan.lines) + 1)}"
+
+
+def _first_refusal(entries: list[MIResult], plan: CustomerOrderPlan) -> MIError | None:
     for index, result in enumerate(entries):
         if result.error is None:
             continue
-        error = result.error
-        what = (
-            "the delivery address" if has_address and index == 0 else f"line {index + 1 - int(has_address)}"
-        )
-        return MIError(
-            f"{what}: {error.message}",
-            program=error.program,
-            transaction=error.transaction,
-            code=error.code,
-            field=error.field,
-            error_type=error.error_type,
-            transient=error.transient,
-        )
+        return result.error.about(_what(index, plan))
     return None
 
 
 async def _order_number(client: MIClient, batch: str, confirmed: dict[str, str]) -> str:
     status = confirmed.get("STAT")
     if status and status != BATCH_CONFIRMED:
-        await _discard(client, batch)
-        raise MIError(
-            f"M3 rejected batch order {batch} at Confirm (batch status {status}); see OIS275",
-            program=OIS100MI,
-            transaction="Confirm",
-            code=status,
-            error_type="BatchRejected",
-        )
+        raise await _rejected(client, batch, None, status=status)
     number = confirmed.get("ORNO")
     if number and number != batch:
         return number

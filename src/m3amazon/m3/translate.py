@@ -13,7 +13,9 @@ Choices (see docs/mappings.md):
 - The state/region goes to ECAR only when it is a two-letter code (M3's area codes are its own
   table); the phone goes to PHN2 (16 characters) with blanks removed when needed, or is left out.
 - Unit prices are rounded half-up to the currency's minor unit; lines with quantity 0 (cancelled
-  before release) are not sent.
+  before release) are not sent, nor are their charges.
+- Shipping, gift wrap, promotions and tax go to M3 as the `charges` mapping says: head charges,
+  charge lines or line discounts (see `m3.charges`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from pydantic import BaseModel, ConfigDict
 
 from m3amazon.canonical import Address, Order
 from m3amazon.config import M3Settings
+from m3amazon.m3.charges import charge_records
 from m3amazon.m3.fields import FieldTable
 from m3amazon.m3.orders import CustomerOrderPlan
+from m3amazon.m3.problems import Problem
 from m3amazon.mapping import Mappings
 
 _ADDRESS_LINES = ("CUA1", "CUA2", "CUA3", "CUA4")
@@ -54,13 +58,6 @@ class References(BaseModel):
 
 
 @dataclass(frozen=True)
-class Problem:
-    reason_code: str
-    message: str
-    subject: str | None = None
-
-
-@dataclass(frozen=True)
 class Translation:
     plan: CustomerOrderPlan | None
     problems: tuple[Problem, ...] = field(default=())
@@ -74,11 +71,21 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(" ".join(text.split()), width, break_long_words=True, break_on_hyphens=False)
 
 
-def fit_address(address: Address, *, allow_truncation: bool) -> tuple[dict[str, str], list[Problem]]:
-    """The AddBatchAddress fields for a delivery address, and what did not fit."""
-    pgm, trn = "OIS100MI", "AddBatchAddress"
+def fit_address(
+    address: Address,
+    *,
+    allow_truncation: bool,
+    program: str = "OIS100MI",
+    transaction: str = "AddBatchAddress",
+) -> tuple[dict[str, str], list[Problem]]:
+    """The AddBatchAddress fields for a delivery address, and what did not fit.
+
+    With another `program`/`transaction` (CRS610MI Add for a buyer's customer record) the same
+    rules fit the address to that transaction's lengths; ADRT is then left out.
+    """
+    pgm, trn = program, transaction
     problems: list[Problem] = []
-    record: dict[str, str] = {"ADRT": "1"}
+    record: dict[str, str] = {"ADRT": "1"} if (pgm, trn) == ("OIS100MI", "AddBatchAddress") else {}
     line_width = _length(pgm, trn, "CUA1")
     name_width = _length(pgm, trn, "CUNM")
 
@@ -157,10 +164,11 @@ def to_m3_order(order: Order, refs: References, mappings: Mappings, m3: M3Settin
         )
 
     channel = m3.channels[order.channel.value]
+    sent = [line for line in order.lines if line.quantity > 0]
+    charges = charge_records(sent, order.currency, mappings.charges, warehouse=channel.whlo)
+    problems.extend(charges.problems)
     lines: list[dict[str, str]] = []
-    for line in order.lines:
-        if line.quantity == 0:
-            continue
+    for line in sent:
         ref = refs.items.get(line.sku)
         if ref is None or ref.item_number is None:
             problems.append(
@@ -187,6 +195,7 @@ def to_m3_order(order: Order, refs: References, mappings: Mappings, m3: M3Settin
                 "SAPR": str(line.unit_price.rounded().amount),
                 "WHLO": channel.whlo,
                 "CUOR": line.line_id[: _length("OIS100MI", "AddBatchLine", "CUOR")],
+                **charges.discounts.get(line.line_id, {}),
             }
         )
     if not lines and not problems:
@@ -218,6 +227,11 @@ def to_m3_order(order: Order, refs: References, mappings: Mappings, m3: M3Settin
     }
     assert refs.customer is not None
     plan = CustomerOrderPlan(
-        cuor=order.order_id, customer=refs.customer, head=head, address=address, lines=lines
+        cuor=order.order_id,
+        customer=refs.customer,
+        head=head,
+        address=address,
+        lines=[*lines, *charges.lines],
+        charges=charges.head_charges,
     )
     return Translation(plan)

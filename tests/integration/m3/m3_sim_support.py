@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ ION_CLIENT = ("ACME_TST~client", "client-secret", "ACME_TST#service-key", "servi
 NO_WAIT = RetryPolicy(attempts=5, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
 #: SKUs the simulator does not know (no item, no alias).
 UNKNOWN_SKUS = ("UNKNOWN-SKU-1",)
+T = TypeVar("T")
 
 
 @dataclass
@@ -70,13 +73,29 @@ def sim(tmp_path: Path) -> Iterator[Sim]:
 
 
 def order_plan(
-    sim: Sim, cuor: str, *, lines: int = 3, customer: str = "AMZUS", address: dict[str, str] | None = None
+    sim: Sim,
+    cuor: str,
+    *,
+    lines: int = 3,
+    customer: str = "AMZUS",
+    address: dict[str, str] | None = None,
+    fba: bool = False,
+    charges: list[dict[str, str]] | None = None,
 ) -> CustomerOrderPlan:
-    """A seller-fulfilled US order of `lines` catalog items, as the translator would produce it."""
+    """A seller-fulfilled (or, `fba`, Amazon-fulfilled) US order of `lines` catalog items, as the
+    translator would produce it; line n orders n units, its line CUOR is `0000n`."""
+    whlo = "FBA" if fba else "100"
     return CustomerOrderPlan(
         cuor=cuor,
         customer=customer,
-        head={"ORTP": "MFN", "WHLO": "100", "FACI": "A01", "CUCD": "USD", "ORDT": "20260301"},
+        head={
+            "ORTP": "AFN" if fba else "MFN",
+            "WHLO": whlo,
+            "FACI": "A01",
+            "CUCD": "USD",
+            "ORDT": "20260301",
+        },
+        charges=charges or [],
         address=address
         if address is not None
         else {
@@ -93,9 +112,23 @@ def order_plan(
                 "ITNO": item.item_number,
                 "ORQT": str(n + 1),
                 "SAPR": str(item.price("USD")),
-                "WHLO": "100",
+                "WHLO": whlo,
                 "CUOR": f"{n + 1:05d}",
             }
             for n, item in enumerate(sim.catalog[:lines])
         ],
     )
+
+
+def run_with_client(sim: Sim, scenario: Callable[[MIClient], Awaitable[T]]) -> T:
+    """Run `scenario` with an on-premises client of the simulator, in a fresh event loop."""
+
+    async def main() -> T:
+        async with sim.onprem() as client:
+            return await scenario(client)
+
+    return asyncio.run(main())
+
+
+def set_option(sim: Sim, **options: object) -> None:
+    httpx.post(f"{sim.url}/_sim/options", json=options).raise_for_status()

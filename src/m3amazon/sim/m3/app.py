@@ -10,8 +10,10 @@ Routes (shapes as the v2 swagger exports describe them; see research notes §1.5
 - the older v1 form `GET .../m3api-rest/execute/{program}/{transaction}` (MIRecord/NameValue
   rows; errors as `@type`/`@code`/`@field`/`Message` with HTTP 200, as some tenants answer);
 - the control plane under `/_sim/`: stats, orders, invoices, reset, faults, token expiry, the
-  invoicing run (`/_sim/invoice`), options (`/_sim/options`: invoice on delivery or not) and the
-  IMS target the simulator sends its BODs to (`/_sim/ims`).
+  invoicing run (`/_sim/invoice`), options (`/_sim/options`: invoice on delivery or not), the
+  IMS target the simulator sends its BODs to (`/_sim/ims`), and what end-to-end tests make
+  happen in M3: the seller's warehouse shipping an order (`/_sim/orders/{orno}/deliver`), a
+  customer stop (`/_sim/customers/{cuno}/stop`), a stock balance (`/_sim/balances`).
 
 A single GET that fails answers HTTP 400 with the error both in `results[0]` and at the top level
 (`terminationReason`); a bulk POST answers 200 with per-transaction results (the bulk is not
@@ -35,6 +37,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -43,6 +46,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from m3amazon.m3.fields import FieldTable
+from m3amazon.sim.m3.deliveries import ship_order
 from m3amazon.sim.m3.emitter import BodEmitter, ImsTarget
 from m3amazon.sim.m3.invoicing import invoice_pending
 from m3amazon.sim.m3.mi import Call
@@ -467,8 +471,63 @@ def create_app(
         return data
 
     @app.get("/_sim/orders")
-    async def orders() -> list[dict[str, Any]]:
-        return await run_in_threadpool(store.orders)
+    async def orders(cuor: str | None = None) -> list[dict[str, Any]]:
+        found = await run_in_threadpool(store.orders)
+        return [order for order in found if cuor is None or order["cuor"] == cuor]
+
+    @app.post("/_sim/orders/{reference}/deliver")
+    async def deliver_order(reference: str, request: Request) -> JSONResponse:
+        """The seller's warehouse ships an order (by number or CUOR): all of it, or `lines`
+        [{"ponr" or "cuor", "quantity"}], with `carrier` and `tracking` on its package."""
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return JSONResponse({"error": "the body must be JSON"}, status_code=422)
+        if not isinstance(data, dict) or set(data) - {"lines", "carrier", "tracking"}:
+            return JSONResponse({"error": "fields: lines, carrier, tracking"}, status_code=422)
+        lines = data.get("lines")
+        if lines is not None and not (
+            isinstance(lines, list)
+            and all(isinstance(x, dict) and ({"ponr", "cuor"} & set(x)) for x in lines)
+        ):
+            return JSONResponse({"error": "lines: a list of {ponr or cuor, quantity}"}, status_code=422)
+
+        def ship() -> dict[str, Any]:
+            call = Call("M3SRVADM", invoice_on_delivery=state.invoice_on_delivery)
+            with store.transaction() as db:
+                shipped = ship_order(
+                    db, call, reference, lines, carrier=data.get("carrier"), tracking=data.get("tracking")
+                )
+            store.publish(call.events)
+            return shipped
+
+        try:
+            return JSONResponse(await run_in_threadpool(ship))
+        except (SimMIError, ArithmeticError, ValueError) as exc:
+            return JSONResponse({"error": str(exc), "code": getattr(exc, "code", None)}, status_code=409)
+
+    @app.post("/_sim/customers/{cuno}/stop")
+    async def stop_customer(cuno: str, request: Request) -> JSONResponse:
+        """Customer stop (credit block): {"code": "1".."9", "reason": "..."}; code "0" lifts it."""
+        data = json.loads(await request.body() or b"{}")
+        code = str(data.get("code", "1")) if isinstance(data, dict) else ""
+        if not (len(code) == 1 and code.isdigit()):
+            return JSONResponse({"error": "code: one digit, 0 lifts the stop"}, status_code=422)
+        reason = str(data.get("reason") or "")
+        if not await run_in_threadpool(store.stop_customer, cuno, code, reason):
+            return JSONResponse({"error": f"no customer {cuno}"}, status_code=404)
+        return JSONResponse({"customer": cuno, "code": code, "reason": reason})
+
+    @app.post("/_sim/balances")
+    async def set_balance(request: Request) -> JSONResponse:
+        """Set an on-hand balance: {"whlo", "itno", "on_hand"} (allocations are kept)."""
+        data = json.loads(await request.body() or b"{}")
+        try:
+            whlo, itno, on_hand = str(data["whlo"]), str(data["itno"]), Decimal(str(data["on_hand"]))
+        except (KeyError, TypeError, ArithmeticError):
+            return JSONResponse({"error": "fields: whlo, itno, on_hand"}, status_code=422)
+        await run_in_threadpool(store.set_balance, whlo, itno, on_hand)
+        return JSONResponse({"whlo": whlo, "itno": itno, "on_hand": str(on_hand)})
 
     @app.post("/_sim/reset")
     async def reset() -> dict[str, str]:

@@ -5,7 +5,13 @@ simulator invoices each delivery either in the transaction that delivers it (`in
 the default) or when the control plane asks (`POST /_sim/invoice`), which is the "configurable
 trigger" tests use to look at delivered-but-not-invoiced orders (66). An invoice covers one
 delivery: its lines move to 77 when fully invoiced; the invoice has a 9-digit number per year, a
-net amount (quantity x sales price, rounded to cents) and a SyncInvoice event.
+net amount and a SyncInvoice event.
+
+Amounts: a line's invoiced amount is quantity x sales price less the line's discounts (DIA1..6)
+in proportion to the quantity, computed cumulatively (net of everything invoiced so far minus net
+of what was invoiced before, each rounded half-up to cents), so a line invoiced in parts adds up
+to exactly its net amount. The order's head charges are billed on its first invoice. The
+simulator computes no VAT (M3 does, from its tax tables): net and total are equal.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import sqlite3
 from decimal import Decimal
 
 from m3amazon.canonical import Invoice, InvoiceLine, Money
-from m3amazon.sim.m3.mi import Call, Row, SimEvent, SimMIError, handles, money, not_exist
+from m3amazon.sim.m3.mi import Call, Row, SimEvent, SimMIError, handles, money, narrowed, not_exist
+from m3amazon.sim.m3.orders import line_discounts, line_net
 from m3amazon.sim.m3.stock import refresh_order_status, sku_of, update_line
 from m3amazon.sim.m3.store import SimStore
 
@@ -26,7 +33,7 @@ DUE_DAYS = 30
 def invoice_delivery(db: sqlite3.Connection, call: Call, dlix: int) -> str | None:
     """Invoice what was delivered under `dlix` and not invoiced yet; the invoice number, or None."""
     rows = db.execute(
-        "SELECT d.rowid AS rid, d.*, l.sapr, l.cuor AS line_cuor FROM delivered d JOIN order_lines l"
+        "SELECT d.rowid AS rid, d.qty, d.ponr, d.orno, l.* FROM delivered d JOIN order_lines l"
         " ON l.orno = d.orno AND l.ponr = d.ponr WHERE d.dlix = ? AND d.invoiced = 0 ORDER BY d.ponr",
         (dlix,),
     ).fetchall()
@@ -37,37 +44,60 @@ def invoice_delivery(db: sqlite3.Connection, call: Call, dlix: int) -> str | Non
     issued = dt.datetime.now(dt.UTC).date()
     ivno = SimStore.next_number(db, "invoice")
     yea4 = str(issued.year)
-    total = Decimal(0)
+    total = gross = Decimal(0)
     lines = []
     for row in rows:
         quantity = Decimal(row["qty"])
-        amount = (quantity * Decimal(row["sapr"])).quantize(Decimal("0.01"))
-        total += amount
-        db.execute(
-            "INSERT INTO invoice_lines VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (yea4, ivno, row["ponr"], row["itno"], str(quantity), str(amount), row["line_cuor"]),
+        invoiced = Decimal(
+            db.execute(
+                "SELECT ivqt FROM order_lines WHERE orno = ? AND ponr = ?", (orno, row["ponr"])
+            ).fetchone()[0]
         )
-        current = db.execute(
-            "SELECT ivqt FROM order_lines WHERE orno = ? AND ponr = ?", (orno, row["ponr"])
-        ).fetchone()[0]
+        price, ordered = Decimal(row["sapr"]), Decimal(row["orq0"] or row["orqt"])
+        discount = sum(line_discounts(row).values(), Decimal(0))
+        amount = line_net(invoiced + quantity, price, discount, ordered) - line_net(
+            invoiced, price, discount, ordered
+        )
+        total += amount
+        gross += (quantity * price).quantize(Decimal("0.01"))
+        db.execute(
+            "INSERT INTO invoice_lines VALUES (?, ?, ?, ?, ?, ?, ?, '')",
+            (yea4, ivno, row["ponr"], row["itno"], str(quantity), str(amount), row["cuor"]),
+        )
         db.execute(
             "UPDATE order_lines SET ivqt = ? WHERE orno = ? AND ponr = ?",
-            (str(Decimal(current) + quantity), orno, row["ponr"]),
+            (str(invoiced + quantity), orno, row["ponr"]),
         )
         db.execute("UPDATE delivered SET invoiced = 1 WHERE rowid = ?", (row["rid"],))
         update_line(db, orno, row["ponr"])
         lines.append(
             InvoiceLine(
-                line_id=row["line_cuor"] or str(row["ponr"]),
+                line_id=row["cuor"] or str(row["ponr"]),
                 item_number=row["itno"],
                 sku=sku_of(db, row["itno"]),
                 quantity=quantity,
                 net_amount=Money(amount, order["cucd"]),
             )
         )
+    for charge in db.execute(
+        "SELECT * FROM order_charges WHERE orno = ? AND dlix IS NULL ORDER BY crid", (orno,)
+    ).fetchall():
+        amount = Decimal(charge["amount"])
+        total += amount
+        gross += amount
+        db.execute(
+            "INSERT INTO invoice_lines VALUES (?, ?, 0, '', '1', ?, '', ?)",
+            (yea4, ivno, str(amount), charge["crid"]),
+        )
+        db.execute(
+            "UPDATE order_charges SET dlix = ? WHERE orno = ? AND crid = ?", (dlix, orno, charge["crid"])
+        )
+        lines.append(
+            InvoiceLine(line_id=charge["crid"], quantity=Decimal(1), net_amount=Money(amount, order["cucd"]))
+        )
     due = issued + dt.timedelta(days=DUE_DAYS)
     db.execute(
-        "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '10', '')",
+        "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '10', '', ?)",
         (
             yea4,
             ivno,
@@ -78,6 +108,7 @@ def invoice_delivery(db: sqlite3.Connection, call: Call, dlix: int) -> str | Non
             issued.strftime("%Y%m%d"),
             due.strftime("%Y%m%d"),
             str(total),
+            str(gross),
         ),
     )
     refresh_order_status(db, orno)
@@ -108,6 +139,8 @@ def invoice_pending(db: sqlite3.Connection, call: Call) -> list[str]:
 
 
 def _invoice_row(inv: sqlite3.Row) -> Row:
+    # LstInvHeadByCo: AMT1 order value gross (before discounts), AMT2 net order value;
+    # GetInvHead overrides AMT1/AMT2 with the invoice amount (IVAM: net + VAT, and VAT is 0 here).
     return {
         "IVNO": inv["ivno"],
         "YEA4": inv["yea4"],
@@ -115,7 +148,7 @@ def _invoice_row(inv: sqlite3.Row) -> Row:
         "DUDT": inv["dudt"],
         "CUNO": inv["cuno"],
         "CUCD": inv["cucd"],
-        "AMT1": money(Decimal(inv["amount"])),
+        "AMT1": money(Decimal(inv["gross"] or inv["amount"])),
         "AMT2": money(Decimal(inv["amount"])),
         "RAFC": money(Decimal(inv["amount"])),
         "EXIN": f"{inv['yea4']}{inv['ivno']}",
@@ -127,11 +160,11 @@ def list_invoices_by_order(db: sqlite3.Connection, rec: dict[str, str], call: Ca
     order = db.execute("SELECT * FROM orders WHERE orno = ?", (rec["ORNO"],)).fetchone()
     if order is None:
         raise not_exist("Order number", rec["ORNO"], "WOR0203", "ORNO")
-    query = "SELECT * FROM invoices WHERE orno = ?"
-    args: list[object] = [rec["ORNO"]]
-    if rec.get("DLIX"):
-        query += " AND dlix = ?"
-        args.append(int(rec["DLIX"]))
+    query, args = narrowed(
+        "SELECT * FROM invoices WHERE orno = ?",
+        [rec["ORNO"]],
+        ("dlix = ?", int(rec["DLIX"]) if rec.get("DLIX") else None),
+    )
     customer_name = db.execute("SELECT cunm FROM customers WHERE cuno = ?", (order["cuno"],)).fetchone()
     return [
         {
@@ -163,6 +196,8 @@ def get_invoice_head(db: sqlite3.Connection, rec: dict[str, str], call: Call) ->
     return [
         {
             **row,
+            "AMT1": money(Decimal(inv["amount"])),
+            "AMT2": money(Decimal(inv["amount"])),
             "IDAT": inv["ivdt"],
             "ACDT": inv["ivdt"],
             "INST": inv["inst"],

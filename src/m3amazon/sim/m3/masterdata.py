@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from m3amazon.sim.m3.mi import Call, Row, SimMIError, customer, handles, item, not_exist, today
+from m3amazon.sim.m3.mi import Call, Row, SimMIError, customer, handles, item, narrowed, not_exist, today
 from m3amazon.sim.m3.store import SimStore, normalise_alwt
 
 _CUSTOMER_FIELDS = ("CUNM", "CUA1", "CUA2", "CUA3", "CUA4", "TOWN", "PONO", "CSCD", "ECAR", "PHNO", "MAIL")
@@ -105,11 +105,11 @@ def change_customer(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> 
 @handles("CRS610MI", "LstByNumber")
 def list_customers(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
     """Customers from CUNO on, in number order; with LMTS only those changed after that timestamp."""
-    query = "SELECT * FROM customers WHERE cuno >= ?"
-    args: list[object] = [rec.get("CUNO", "")]
-    if rec.get("LMTS"):
-        query += " AND lmts > ?"
-        args.append(int(rec["LMTS"]))
+    query, args = narrowed(
+        "SELECT * FROM customers WHERE cuno >= ?",
+        [rec.get("CUNO", "")],
+        ("lmts > ?", int(rec["LMTS"]) if rec.get("LMTS") else None),
+    )
     rows = db.execute(query + " ORDER BY cuno", args).fetchall()
     return [{**_customer_row(c, call), "DIVI": call.divi} for c in rows]
 
@@ -207,18 +207,52 @@ def add_alias(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[R
         "SELECT 1 FROM aliases WHERE alwt = ? AND alwq = ? AND popn = ? AND itno = ?", key
     ).fetchone():
         raise SimMIError(f"Alias number {rec['POPN']} already exists", code="WPO0201", field="POPN")
-    db.execute("INSERT INTO aliases VALUES (?, ?, ?, ?, ?)", (*key, today()))
+    db.execute("INSERT INTO aliases VALUES (?, ?, ?, ?, ?, ?)", (*key, today(), SimStore.next_lmts(db)))
     return []
 
 
 @handles("MMS025MI", "LstAlias")
 def list_aliases(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
     item(db, rec["ITNO"])
-    query, args = "SELECT * FROM aliases WHERE itno = ?", [rec["ITNO"]]
-    if rec.get("ALWT"):
-        query += " AND alwt = ?"
-        args.append(normalise_alwt(rec["ALWT"]))
+    query, args = narrowed(
+        "SELECT * FROM aliases WHERE itno = ?",
+        [rec["ITNO"]],
+        ("alwt = ?", normalise_alwt(rec["ALWT"]) if rec.get("ALWT") else None),
+    )
     return [_alias_row(row, call) for row in db.execute(query + " ORDER BY alwt, alwq, popn", args)]
+
+
+@handles("MMS025MI", "LstAliasViaCat")
+def list_aliases_of_category(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
+    """Every alias of a category (and qualifier), optionally only those changed after LMTS."""
+    query, args = narrowed(
+        "SELECT * FROM aliases WHERE alwt = ?",
+        [normalise_alwt(rec["ALWT"])],
+        ("alwq = ?", rec.get("ALWQ")),
+        ("lmts > ?", int(rec["LMTS"]) if rec.get("LMTS") else None),
+    )
+    return [_alias_row(row, call) for row in db.execute(query + " ORDER BY itno, alwq, popn", args)]
+
+
+@handles("MMS200MI", "SelItem")
+def select_items(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
+    """Items in item number order from FRIT (inclusive) to TOIT, optionally changed since LMDT."""
+    query, args = narrowed(
+        "SELECT * FROM items WHERE itno >= ?",
+        [rec.get("FRIT", "")],
+        ("itno <= ?", rec.get("TOIT")),
+        ("lmdt >= ?", rec.get("LMDT")),
+    )
+    return [
+        {
+            "CONO": call.cono,
+            "ITNO": row["itno"],
+            "ITDS": row["itds"][:60],
+            "STAT": row["stat"],
+            "UNMS": row["unms"],
+        }
+        for row in db.execute(query + " ORDER BY itno", args)
+    ]
 
 
 # -- chart of accounts -------------------------------------------------------------------------

@@ -149,6 +149,15 @@ def positive(value: str | None, field: str, label: str, keep: Keep = None) -> De
     return quantity
 
 
+def narrowed(query: str, args: list[object], *conditions: tuple[str, object]) -> tuple[str, list[object]]:
+    """`query` with " AND <condition>" for each condition whose value is given (a List filter)."""
+    for condition, value in conditions:
+        if value not in (None, ""):
+            query += f" AND {condition}"
+            args.append(value)
+    return query, args
+
+
 def today() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%d")
 

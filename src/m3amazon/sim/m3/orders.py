@@ -5,27 +5,40 @@ AddBatchAddress/AddBatchLine fill it, Confirm releases it into a customer order 
 whose lines are then allocated (see `stock`). A refused address or line is recorded against the
 batch (LstErrMsgOrder) and Confirm then rejects the batch (status 15 for header errors, 25 for line
 errors) instead of creating a partial order; how a real tenant treats such a batch is UNVERIFIED
-(OIS275 shows rejected batches with statuses 15-55). Like M3, the simulator does *not* refuse a
-second order with the same CUOR: that is the integration's job.
+(OIS275 shows rejected batches with statuses 15-55). A customer with a customer stop (CRS610
+BLCD, set through the control plane) has its batch orders rejected at Confirm with status 15 and
+the stop's reason as the batch's error message (M3's credit check; the exact status a tenant uses
+for it is UNVERIFIED). Like M3, the simulator does *not* refuse a second order with the same CUOR:
+that is the integration's job.
+
+Money: AddBatchHeadChg adds a charge (freight, gift wrap, ...; one per charge type CRID of OIS030)
+to the batch head, AddBatchLine's DIA1..DIA6 are discount amounts for the whole line. The order's
+net amount (NTAM) is the lines' net amounts (quantity x price less discounts, rounded half-up to
+cents) plus the charges; invoices bill the same amounts (see `invoicing`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import sqlite3
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from m3amazon.sim.m3.mi import (
     Call,
+    Keep,
     Row,
     SimMIError,
     customer,
     date,
     decimal,
     handles,
+    money,
+    narrowed,
     not_exist,
+    number,
     warehouse,
 )
 from m3amazon.sim.m3.stock import (
@@ -50,7 +63,7 @@ def batch_error(orno: str, *, header: bool = False) -> Callable[[sqlite3.Connect
         ).fetchone()[0]
         db.execute(
             "INSERT INTO batch_errors VALUES (?, ?, ?, ?, ?, ?)",
-            (orno, seq, "1" if header else "2", exc.code, exc.message[:60], exc.field or ""),
+            (orno, seq, "1" if header else "2", exc.code, exc.message[:60], exc.message[:132]),
         )
 
     return record
@@ -167,6 +180,14 @@ def add_batch_line(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> l
             "Sales price must not be negative", code="WSA0105", field="SAPR", keep=batch_error(orno)
         )
     date(rec.get("DWDT"), "DWDT", keep=batch_error(orno))
+    discount = sum(_discounts(rec, batch_error(orno)).values(), Decimal(0))
+    if discount > quantity * price:
+        raise SimMIError(
+            f"Discount {number(discount)} exceeds the line amount {number(quantity * price)}",
+            code="WDI0105",
+            field="DIA1",
+            keep=batch_error(orno),
+        )
     ponr = db.execute(
         "SELECT COALESCE(MAX(ponr), 0) + 1 FROM batch_lines WHERE orno = ?", (orno,)
     ).fetchone()[0]
@@ -177,17 +198,58 @@ def add_batch_line(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> l
     return [{"PONR": str(ponr), "POSX": "0"}]
 
 
+_DISCOUNT_FIELDS = ("DIA1", "DIA2", "DIA3", "DIA4", "DIA5", "DIA6")
+
+
+def _discounts(rec: dict[str, str], keep: Keep = None) -> dict[str, Decimal]:
+    """The line's discount amounts (DIA1..DIA6: amounts for the whole line, never negative)."""
+    out: dict[str, Decimal] = {}
+    for name in _DISCOUNT_FIELDS:
+        if rec.get(name):
+            amount = decimal(rec[name], name, "Discount amount", keep)
+            if amount < 0:
+                raise SimMIError(
+                    "Discount amount must not be negative", code="WDI0105", field=name, keep=keep
+                )
+            out[name] = amount
+    return out
+
+
+def line_discounts(line: sqlite3.Row) -> dict[str, Decimal]:
+    """A confirmed line's discount amounts by field (DIA1..DIA6)."""
+    return {name: Decimal(value) for name, value in json.loads(line["disc"] or "{}").items()}
+
+
+def line_net(quantity: Decimal, price: Decimal, discount: Decimal, ordered: Decimal) -> Decimal:
+    """Net amount of `quantity` of a line of `ordered`: price x quantity less its share of the discount.
+
+    Cumulative, so that invoicing a line in parts adds up to exactly the line's net amount.
+    """
+    share = discount * quantity / ordered if ordered else Decimal(0)
+    return (quantity * price - share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _customer_stop(buyer: sqlite3.Row) -> str | None:
+    code = buyer["blcd"] or "0"
+    if code == "0":
+        return None
+    return f"Customer {buyer['cuno']} is stopped: {buyer['stop_reason'] or f'customer stop {code}'}"
+
+
 @handles("OIS100MI", "Confirm")
 def confirm(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
     orno = rec["ORNO"]
     head = open_batch(db, orno)
     errors = db.execute("SELECT levl FROM batch_errors WHERE orno = ?", (orno,)).fetchall()
     lines = db.execute("SELECT * FROM batch_lines WHERE orno = ? ORDER BY ponr", (orno,)).fetchall()
-    if errors or not lines:
-        status = "15" if any(row["levl"] == "1" for row in errors) else "25"
-        reason = "has errors" if errors else "has no lines"
+    stopped = _customer_stop(customer(db, head["cuno"]))
+    if errors or not lines or stopped:
+        status = "15" if stopped or any(row["levl"] == "1" for row in errors) else "25"
+        reason = "has errors" if errors or stopped else "has no lines"
 
         def reject(db: sqlite3.Connection, exc: SimMIError) -> None:
+            if stopped:
+                batch_error(orno, header=True)(db, SimMIError(stopped, code="WCU0130", field="CUNO"))
             db.execute("UPDATE batch_heads SET stat = ? WHERE orno = ?", (status, orno))
 
         raise SimMIError(
@@ -197,7 +259,20 @@ def confirm(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row
             keep=reject,
         )
     number = SimStore.next_number(db, "order")
-    total = sum((Decimal(line["orqt"]) * Decimal(line["sapr"]) for line in lines), Decimal(0))
+    discounts = {line["ponr"]: _discounts(json.loads(line["fields"])) for line in lines}
+    charges = db.execute("SELECT * FROM batch_charges WHERE orno = ? ORDER BY crid", (orno,)).fetchall()
+    total = sum(
+        (
+            line_net(
+                Decimal(line["orqt"]),
+                Decimal(line["sapr"]),
+                sum(discounts[line["ponr"]].values(), Decimal(0)),
+                Decimal(line["orqt"]),
+            )
+            for line in lines
+        ),
+        Decimal(0),
+    ) + sum((Decimal(charge["cram"]) for charge in charges), Decimal(0))
     db.execute(
         "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '20', '22', '22', ?)",
         (
@@ -216,11 +291,26 @@ def confirm(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row
         ),
     )
     db.executemany(
-        "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?, ?, '22', '0', '0', '0', NULL, NULL)",
+        "INSERT INTO order_lines (orno, ponr, itno, orqt, sapr, whlo, cuor, orst, alqt, dlqt, ivqt, disc,"
+        " orq0) VALUES (?, ?, ?, ?, ?, ?, ?, '22', '0', '0', '0', ?, ?)",
         [
-            (number, line["ponr"], line["itno"], line["orqt"], line["sapr"], line["whlo"], line["cuor"])
+            (
+                number,
+                line["ponr"],
+                line["itno"],
+                line["orqt"],
+                line["sapr"],
+                line["whlo"],
+                line["cuor"],
+                json.dumps({k: str(v) for k, v in discounts[line["ponr"]].items()}),
+                line["orqt"],
+            )
             for line in lines
         ],
+    )
+    db.executemany(
+        "INSERT INTO order_charges VALUES (?, ?, ?, ?, ?, NULL)",
+        [(number, c["crid"], c["crd0"], c["cram"], c["cucd"] or head["cucd"]) for c in charges],
     )
     db.execute(
         "INSERT INTO order_addresses SELECT ?, adrt, fields FROM batch_addresses WHERE orno = ?",
@@ -244,6 +334,54 @@ def delete_batch_head(db: sqlite3.Connection, rec: dict[str, str], call: Call) -
     for table in ("batch_heads", "batch_addresses", "batch_lines", "batch_errors"):
         db.execute(f"DELETE FROM {table} WHERE orno = ?", (orno,))
     return []
+
+
+@handles("OIS100MI", "AddBatchHeadChg")
+def add_batch_head_charge(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
+    """A charge on the batch order's head (freight, gift wrap, ...): one per charge type (CRID)."""
+    orno = rec["ORNO"]
+    head = open_batch(db, orno)
+    keep = batch_error(orno, header=True)
+    charge = db.execute("SELECT * FROM charge_types WHERE crid = ?", (rec["CRID"],)).fetchone()
+    if charge is None:
+        raise SimMIError(f"Charge {rec['CRID']} does not exist", code="WCR0203", field="CRID", keep=keep)
+    amount = decimal(rec.get("CRAM", "0"), "CRAM", "Charge amount", keep)
+    currency = rec.get("CUCD", head["cucd"])
+    if currency != head["cucd"]:
+        raise SimMIError(
+            f"Currency {currency} differs from the order's {head['cucd']}",
+            code="WCU0502",
+            field="CUCD",
+            keep=keep,
+        )
+    if db.execute("SELECT 1 FROM batch_charges WHERE orno = ? AND crid = ?", (orno, rec["CRID"])).fetchone():
+        raise SimMIError(
+            f"Charge {rec['CRID']} already exists for {orno}", code="WCR0201", field="CRID", keep=keep
+        )
+    db.execute(
+        "INSERT INTO batch_charges VALUES (?, ?, ?, ?, ?)",
+        (orno, rec["CRID"], str(amount), currency, rec.get("CRD0", charge["crd0"])),
+    )
+    return []
+
+
+@handles("OIS100MI", "LstOrderCharge")
+def list_order_charges(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
+    _order(db, rec["ORNO"])
+    query, args = narrowed(
+        "SELECT * FROM order_charges WHERE orno = ?", [rec["ORNO"]], ("crid = ?", rec.get("CRID"))
+    )
+    return [
+        {
+            "ORNO": row["orno"],
+            "CRID": row["crid"],
+            "CRD0": row["crd0"][:30],
+            "PBAM": money(Decimal(row["amount"])),
+            "CUCD": row["cucd"],
+            "DLIX": str(row["dlix"] or ""),
+        }
+        for row in db.execute(query + " ORDER BY crid", args)
+    ]
 
 
 @handles("OIS100MI", "GetBatchHead")
@@ -319,20 +457,25 @@ def get_head(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Ro
             "RLDT": order["rldt"],
             "YREF": order["yref"],
             "DIVI": call.divi,
+            "EXAM": money(_charges_total(db, order["orno"])),
         }
     ]
+
+
+def _charges_total(db: sqlite3.Connection, orno: str) -> Decimal:
+    rows = db.execute("SELECT amount FROM order_charges WHERE orno = ?", (orno,)).fetchall()
+    return sum((Decimal(row[0]) for row in rows), Decimal(0))
 
 
 @handles("OIS100MI", "LstLine")
 def list_lines(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
     _order(db, rec["ORNO"])
-    query, args = "SELECT * FROM order_lines WHERE orno = ?", [rec["ORNO"]]
-    if rec.get("ORST"):
-        query += " AND orst = ?"
-        args.append(rec["ORST"])
-    if rec.get("ITNO"):
-        query += " AND itno = ?"
-        args.append(rec["ITNO"])
+    query, args = narrowed(
+        "SELECT * FROM order_lines WHERE orno = ?",
+        [rec["ORNO"]],
+        ("orst = ?", rec.get("ORST")),
+        ("itno = ?", rec.get("ITNO")),
+    )
     rows = db.execute(query + " ORDER BY ponr", args).fetchall()
     return [{k: v for k, v in _line_row(r).items() if k != "ORNO"} for r in rows]
 
@@ -396,13 +539,12 @@ def get_line(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Ro
 def list_heads(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
     """The customer's orders, optionally only those with lowest status >= ORSL and highest <= ORST."""
     customer(db, rec["CUNO"])
-    query, args = "SELECT * FROM orders WHERE cuno = ?", [rec["CUNO"]]
-    if rec.get("ORSL"):
-        query += " AND orsl >= ?"
-        args.append(rec["ORSL"])
-    if rec.get("ORST"):
-        query += " AND orst <= ?"
-        args.append(rec["ORST"])
+    query, args = narrowed(
+        "SELECT * FROM orders WHERE cuno = ?",
+        [rec["CUNO"]],
+        ("orsl >= ?", rec.get("ORSL")),
+        ("orst <= ?", rec.get("ORST")),
+    )
     return [
         {
             "ORNO": o["orno"],
@@ -487,6 +629,8 @@ def _order_line(db: sqlite3.Connection, orno: str, ponr: str) -> sqlite3.Row:
 
 
 def _line_row(r: sqlite3.Row) -> Row:
+    discounts = line_discounts(r)
+    ordered = Decimal(r["orq0"] or r["orqt"])
     return {
         "ORNO": r["orno"],
         "PONR": str(r["ponr"]),
@@ -500,4 +644,8 @@ def _line_row(r: sqlite3.Row) -> Row:
         "ALQT": r["alqt"],
         "DLQT": r["dlqt"],
         "IVQT": r["ivqt"],
+        **{name: money(amount) for name, amount in discounts.items()},
+        "NLAM": money(
+            line_net(Decimal(r["orqt"]), Decimal(r["sapr"]), sum(discounts.values(), Decimal(0)), ordered)
+        ),
     }

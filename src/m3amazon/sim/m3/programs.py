@@ -3,8 +3,8 @@
 Strictness is the point: a test that passes here should pass against M3, so every transaction
 takes and returns only the fields of the MI field table, refuses unknown, too long or missing
 fields the way the MI layer does, and then runs the transaction's business rules (handlers in
-`masterdata`, `orders`, `stock`, `invoicing`, `ledger`). Each transaction is one SQLite transaction;
-the events it leaves are published after it committed.
+`masterdata`, `orders`, `stock`, `deliveries`, `invoicing`, `ledger`). Each transaction is one
+SQLite transaction; the events it leaves are published after it committed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 
 from m3amazon.m3.fields import CONTROL_FIELDS, FieldTable
-from m3amazon.sim.m3 import invoicing, ledger, masterdata, orders, stock  # noqa: F401  (register handlers)
+from m3amazon.sim.m3 import (  # noqa: F401  (register handlers)
+    deliveries,
+    invoicing,
+    ledger,
+    masterdata,
+    orders,
+    stock,
+)
 from m3amazon.sim.m3.mi import HANDLERS, Call, Row, SimMIError, served_transactions
 from m3amazon.sim.m3.orders import parse_search_query
 from m3amazon.sim.m3.store import SimStore

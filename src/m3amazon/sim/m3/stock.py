@@ -8,10 +8,15 @@ The model, kept as small as the integration needs and as strict as M3 on what it
 - A confirmed order line is allocated against its warehouse's AV01: fully (the line goes to a
   delivery with one picking list, PLSX 1, at once: status 44, as a warehouse with automatic release
   does), partly (23: the rest waits) or not at all (22). Lines are not re-allocated later.
-- MHS850MI AddCOPick reports one picked line (delivered at once: 66, or 26 for a short pick whose
-  rest is no longer allocated); AddCfmPickList confirms what is left on a picking list at the
-  allocated quantities. Delivering issues the stock, leaves a SyncShipment event, and - when the
-  simulator invoices on delivery - invoices the delivery (77).
+- MHS850MI AddCOPick reports one picked line (delivered at once: 66). A short pick (less than the
+  line has on the picking list) either flags the line completed (OEND 1: the rest is released, 26)
+  or leaves the rest allocated and moves it to a new delivery (split delivery: the line is then 46
+  and its rest can be picked later, e.g. for Amazon's next partial shipment). AddCfmPickList
+  confirms what is left on a picking list at the allocated quantities. Delivering issues the stock,
+  leaves a SyncShipment event, and - when the simulator invoices on delivery - invoices the
+  delivery (77). RPDT (reporting date) is the delivery date.
+- Service items (not stocked: charges entered as order lines) are allocated without a balance and
+  delivered like any other line, without stock movements.
 - MMS850MI AddAdjust changes an on-hand balance by a signed quantity, never below what is allocated.
 
 Line status digits (M3): 2 left to allocate, 3 allocated, 4 on a picking list, 6 delivered,
@@ -25,13 +30,14 @@ import datetime as dt
 import sqlite3
 from decimal import Decimal
 
-from m3amazon.canonical import InventoryPosition, Shipment, ShipmentLine
+from m3amazon.canonical import InventoryPosition, Package, Shipment, ShipmentLine
 from m3amazon.sim.m3.mi import (
     Call,
     Row,
     SimEvent,
     SimMIError,
     customer,
+    date,
     decimal,
     handles,
     item,
@@ -89,6 +95,11 @@ def _balance(db: sqlite3.Connection, whlo: str, itno: str) -> sqlite3.Row | None
     return db.execute("SELECT * FROM balances WHERE whlo = ? AND itno = ?", (whlo, itno)).fetchone()
 
 
+def is_stocked(db: sqlite3.Connection, itno: str) -> bool:
+    row = db.execute("SELECT stocked FROM items WHERE itno = ?", (itno,)).fetchone()
+    return row is None or bool(row[0])
+
+
 def change_balance(
     db: sqlite3.Connection,
     call: Call,
@@ -99,7 +110,11 @@ def change_balance(
     allocated: Decimal = Decimal(0),
     issued: bool = False,
 ) -> None:
-    """Apply deltas to a balance (creating it), move its LMTS and note an inventory event."""
+    """Apply deltas to a balance (creating it), move its LMTS and note an inventory event.
+
+    Service items have no balance: nothing happens for them."""
+    if not is_stocked(db, itno):
+        return
     row = _balance(db, whlo, itno)
     stqt = (Decimal(row["stqt"]) if row else Decimal(0)) + on_hand
     alqt = (Decimal(row["alqt"]) if row else Decimal(0)) + allocated
@@ -155,6 +170,8 @@ def allocate_order(db: sqlite3.Connection, orno: str, call: Call) -> None:
         balance = _balance(db, line["whlo"], line["itno"])
         available = Decimal(balance["stqt"]) - Decimal(balance["alqt"]) if balance else Decimal(0)
         wanted = Decimal(line["orqt"])
+        if not is_stocked(db, line["itno"]):
+            available = wanted
         allocated = min(wanted, max(Decimal(0), available))
         if allocated > 0:
             change_balance(db, call, line["whlo"], line["itno"], allocated=allocated)
@@ -162,11 +179,7 @@ def allocate_order(db: sqlite3.Connection, orno: str, call: Call) -> None:
         plsx = None
         if allocated == wanted:
             if line["whlo"] not in delivery:
-                delivery[line["whlo"]] = int(SimStore.next_number(db, "delivery"))
-                db.execute(
-                    "INSERT INTO deliveries VALUES (?, ?, ?, 1, '44', ?)",
-                    (delivery[line["whlo"]], orno, line["whlo"], today()),
-                )
+                delivery[line["whlo"]] = new_delivery(db, orno, line["whlo"])
             dlix, plsx = delivery[line["whlo"]], 1
             db.execute(
                 "UPDATE order_lines SET alqt = ?, dlix = ?, plsx = ? WHERE orno = ? AND ponr = ?",
@@ -182,6 +195,16 @@ def allocate_order(db: sqlite3.Connection, orno: str, call: Call) -> None:
     refresh_order_status(db, orno)
 
 
+def new_delivery(db: sqlite3.Connection, orno: str, whlo: str, *, split_from: int | None = None) -> int:
+    """A new delivery (DLIX) with one picking list (PLSX 1), released for picking (44)."""
+    dlix = int(SimStore.next_number(db, "delivery"))
+    db.execute(
+        "INSERT INTO deliveries (dlix, orno, whlo, plsx, pgrs, dldt, olix) VALUES (?, ?, ?, 1, '44', ?, ?)",
+        (dlix, orno, whlo, today(), split_from),
+    )
+    return dlix
+
+
 def release_allocation(db: sqlite3.Connection, call: Call, line: sqlite3.Row) -> None:
     allocated = Decimal(line["alqt"])
     if allocated > 0:
@@ -194,13 +217,51 @@ def release_allocation(db: sqlite3.Connection, call: Call, line: sqlite3.Row) ->
 # -- delivery ---------------------------------------------------------------------------------
 
 
-def _deliver(db: sqlite3.Connection, call: Call, line: sqlite3.Row, quantity: Decimal) -> None:
-    """Issue `quantity` of a line on a picking list; the rest of its allocation is released."""
+def split_delivery(db: sqlite3.Connection, line: sqlite3.Row) -> int:
+    """The open delivery split from the line's delivery (created when there is none yet)."""
+    split = db.execute(
+        "SELECT dlix FROM deliveries WHERE olix = ? AND pgrs = '44' ORDER BY dlix LIMIT 1", (line["dlix"],)
+    ).fetchone()
+    return int(split[0]) if split else new_delivery(db, line["orno"], line["whlo"], split_from=line["dlix"])
+
+
+def backorder_rest(db: sqlite3.Connection, dlix: int) -> None:
+    """Move what is still allocated on delivery `dlix` to its split delivery, completing `dlix`."""
+    for line in db.execute(
+        "SELECT * FROM order_lines WHERE dlix = ? AND CAST(alqt AS REAL) > 0", (dlix,)
+    ).fetchall():
+        db.execute(
+            "UPDATE order_lines SET dlix = ?, plsx = 1 WHERE orno = ? AND ponr = ?",
+            (split_delivery(db, line), line["orno"], line["ponr"]),
+        )
+
+
+def deliver(
+    db: sqlite3.Connection, call: Call, line: sqlite3.Row, quantity: Decimal, *, complete: bool = False
+) -> None:
+    """Issue `quantity` of a line on a picking list.
+
+    The rest of its allocation is released when the line is `complete` (or nothing is left);
+    otherwise it stays allocated and moves to a new delivery split from this one (see the module
+    docstring), so that it can be picked later.
+    """
     allocated = Decimal(line["alqt"])
-    change_balance(db, call, line["whlo"], line["itno"], on_hand=-quantity, allocated=-allocated, issued=True)
+    rest = allocated - quantity
+    keep = rest if rest > 0 and not complete else Decimal(0)
+    change_balance(
+        db, call, line["whlo"], line["itno"], on_hand=-quantity, allocated=-(allocated - keep), issued=True
+    )
+    dlix = split_delivery(db, line) if keep else line["dlix"]
     db.execute(
-        "UPDATE order_lines SET alqt = '0', dlqt = ? WHERE orno = ? AND ponr = ?",
-        (str(Decimal(line["dlqt"]) + quantity), line["orno"], line["ponr"]),
+        "UPDATE order_lines SET alqt = ?, dlqt = ?, dlix = ?, plsx = ? WHERE orno = ? AND ponr = ?",
+        (
+            str(keep),
+            str(Decimal(line["dlqt"]) + quantity),
+            dlix if keep else line["dlix"],
+            1 if keep else line["plsx"],
+            line["orno"],
+            line["ponr"],
+        ),
     )
     db.execute(
         "INSERT INTO delivered VALUES (?, ?, ?, ?, ?, 0)",
@@ -209,7 +270,16 @@ def _deliver(db: sqlite3.Connection, call: Call, line: sqlite3.Row, quantity: De
     update_line(db, line["orno"], line["ponr"])
 
 
-def _after_delivery(db: sqlite3.Connection, call: Call, dlix: int, orno: str, lines: list[tuple]) -> None:
+def after_delivery(
+    db: sqlite3.Connection,
+    call: Call,
+    dlix: int,
+    orno: str,
+    lines: list[tuple],
+    *,
+    packages: tuple[Package, ...] = (),
+    shipped_at: dt.datetime | None = None,
+) -> None:
     """Header status, the SyncShipment event, and invoicing when it follows delivery at once."""
     from m3amazon.sim.m3.invoicing import invoice_delivery
 
@@ -218,13 +288,17 @@ def _after_delivery(db: sqlite3.Connection, call: Call, dlix: int, orno: str, li
     remaining = db.execute(
         "SELECT COUNT(*) FROM order_lines WHERE dlix = ? AND CAST(alqt AS REAL) > 0", (dlix,)
     ).fetchone()[0]
+    when = shipped_at or dt.datetime.now(dt.UTC)
     if remaining == 0:
-        db.execute("UPDATE deliveries SET pgrs = '90' WHERE dlix = ?", (dlix,))
+        db.execute(
+            "UPDATE deliveries SET pgrs = '90', dldt = ? WHERE dlix = ?", (when.strftime("%Y%m%d"), dlix)
+        )
     shipment = Shipment(
         shipment_id=str(dlix),
         order_id=order["cuor"] or orno,
         source="m3",
-        shipped_at=dt.datetime.now(dt.UTC),
+        shipped_at=when,
+        packages=packages,
         lines=tuple(
             ShipmentLine(
                 line_id=line["cuor"] or str(line["ponr"]),
@@ -282,6 +356,18 @@ def _partner(rec: dict[str, str]) -> None:
             raise SimMIError(f"Mandatory input field {name} is missing", code="XFL0003", field=name)
 
 
+def reported_at(rec: dict[str, str]) -> dt.datetime | None:
+    """The reporting date and time (RPDT, RPTM) of a warehouse message, when given."""
+    if not rec.get("RPDT"):
+        return None
+    day = dt.datetime.strptime(date(rec["RPDT"], "RPDT"), "%Y%m%d")
+    clock = rec.get("RPTM", "0").zfill(6)
+    try:
+        return day.replace(hour=int(clock[:2]), minute=int(clock[2:4]), second=int(clock[4:6]), tzinfo=dt.UTC)
+    except ValueError:
+        raise SimMIError(f"Time {rec['RPTM']} is invalid", code="WTM0101", field="RPTM") from None
+
+
 @handles("MHS850MI", "AddCOPick")
 def add_co_pick(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
     _partner(rec)
@@ -295,8 +381,11 @@ def add_co_pick(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list
             code="WQT0110",
             field="QTYP",
         )
-    _deliver(db, call, line, quantity)
-    _after_delivery(db, call, line["dlix"], line["orno"], [(line, quantity)])
+    if rec.get("OEND", "0") not in ("0", "1"):
+        raise SimMIError(f"Flag {rec['OEND']} is invalid, 0 or 1", code="WFL0102", field="OEND")
+    when = reported_at(rec)
+    deliver(db, call, line, quantity, complete=rec.get("OEND") == "1")
+    after_delivery(db, call, line["dlix"], line["orno"], [(line, quantity)], shipped_at=when)
     return [{"CONO": call.cono, "MSGN": SimStore.next_number(db, "message")}]
 
 
@@ -319,12 +408,13 @@ def add_confirm_pick_list(db: sqlite3.Connection, rec: dict[str, str], call: Cal
         raise SimMIError(
             f"Picking list {rec['DLIX']}/{rec['PLSX']} is already reported", code="WPL0601", field="DLIX"
         )
+    when = reported_at(rec)
     reported = []
     for line in lines:
         quantity = Decimal(line["alqt"])
-        _deliver(db, call, line, quantity)
+        deliver(db, call, line, quantity)
         reported.append((line, quantity))
-    _after_delivery(db, call, delivery["dlix"], delivery["orno"], reported)
+    after_delivery(db, call, delivery["dlix"], delivery["orno"], reported, shipped_at=when)
     return [{"CONO": call.cono, "MSGN": SimStore.next_number(db, "message")}]
 
 

@@ -51,6 +51,19 @@ DEFAULT_ACCOUNTS = {
     "6580": "Fulfilment fees",
     "7990": "Rounding",
 }
+#: Charge types (OIS030) every simulated company has: CRID -> description.
+DEFAULT_CHARGES = {
+    "SHIP": "Shipping",
+    "GIFT": "Gift wrap",
+    "PROMO": "Promotion",
+    "TAX": "Sales tax",
+}
+#: Non-stocked service items (no balance, no allocation) for charges entered as order lines.
+DEFAULT_SERVICE_ITEMS = {
+    "SRV-SHIPPING": "Shipping charge",
+    "SRV-GIFTWRAP": "Gift wrap charge",
+    "SRV-TAX": "Sales tax",
+}
 #: Number series (10-digit order numbers, 9-digit invoice numbers, ...): name -> first number.
 SERIES_START = {
     "temp": 5_000_000_000,
@@ -65,19 +78,21 @@ SERIES_START = {
 TEMP_SERIES_START = SERIES_START["temp"]
 ORDER_SERIES_START = SERIES_START["order"]
 #: Bump when the schema changes: an older simulator file is then rebuilt (it is test state).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (cuno TEXT PRIMARY KEY, cunm TEXT, cua1 TEXT, cua2 TEXT,
     cua3 TEXT, cua4 TEXT, town TEXT, pono TEXT, cscd TEXT, ecar TEXT, phno TEXT, mail TEXT,
-    stat TEXT, cucd TEXT, ortp TEXT, whlo TEXT, yref TEXT, rgdt TEXT, lmdt TEXT, lmts INTEGER);
+    stat TEXT, cucd TEXT, ortp TEXT, whlo TEXT, yref TEXT, rgdt TEXT, lmdt TEXT, lmts INTEGER,
+    blcd TEXT DEFAULT '0', stop_reason TEXT DEFAULT '');
 CREATE TABLE IF NOT EXISTS customer_addresses (cuno TEXT, adrt TEXT, adid TEXT, cunm TEXT,
     cua1 TEXT, cua2 TEXT, cua3 TEXT, cua4 TEXT, town TEXT, pono TEXT, cscd TEXT, ecar TEXT,
     phno TEXT, PRIMARY KEY (cuno, adrt, adid));
 CREATE TABLE IF NOT EXISTS items (itno TEXT PRIMARY KEY, itds TEXT, stat TEXT, unms TEXT,
-    lmdt TEXT);
+    lmdt TEXT, stocked INTEGER DEFAULT 1);
+CREATE TABLE IF NOT EXISTS charge_types (crid TEXT PRIMARY KEY, crd0 TEXT);
 CREATE TABLE IF NOT EXISTS aliases (alwt TEXT, alwq TEXT, popn TEXT, itno TEXT, rgdt TEXT,
-    PRIMARY KEY (alwt, alwq, popn, itno));
+    lmts INTEGER DEFAULT 0, PRIMARY KEY (alwt, alwq, popn, itno));
 CREATE TABLE IF NOT EXISTS warehouses (whlo TEXT PRIMARY KEY, faci TEXT);
 CREATE TABLE IF NOT EXISTS order_types (ortp TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS series (name TEXT PRIMARY KEY, next INTEGER);
@@ -91,6 +106,8 @@ CREATE INDEX IF NOT EXISTS batch_heads_cuno ON batch_heads (cuno);
 CREATE TABLE IF NOT EXISTS batch_addresses (orno TEXT, adrt TEXT, fields TEXT, PRIMARY KEY (orno, adrt));
 CREATE TABLE IF NOT EXISTS batch_lines (orno TEXT, ponr INTEGER, itno TEXT, orqt TEXT, sapr TEXT,
     whlo TEXT, cuor TEXT, fields TEXT, PRIMARY KEY (orno, ponr));
+CREATE TABLE IF NOT EXISTS batch_charges (orno TEXT, crid TEXT, cram TEXT, cucd TEXT, crd0 TEXT,
+    PRIMARY KEY (orno, crid));
 CREATE TABLE IF NOT EXISTS batch_errors (orno TEXT, seq INTEGER, levl TEXT, msid TEXT, tx60 TEXT,
     mdta TEXT, PRIMARY KEY (orno, seq));
 CREATE TABLE IF NOT EXISTS orders (orno TEXT PRIMARY KEY, batch TEXT, cuno TEXT, cuor TEXT,
@@ -100,17 +117,22 @@ CREATE INDEX IF NOT EXISTS orders_cuor ON orders (cuor);
 CREATE INDEX IF NOT EXISTS orders_cuno ON orders (cuno);
 CREATE TABLE IF NOT EXISTS order_lines (orno TEXT, ponr INTEGER, itno TEXT, orqt TEXT, sapr TEXT,
     whlo TEXT, cuor TEXT, orst TEXT, alqt TEXT, dlqt TEXT, ivqt TEXT, dlix INTEGER, plsx INTEGER,
-    PRIMARY KEY (orno, ponr));
+    disc TEXT DEFAULT '{}', orq0 TEXT, PRIMARY KEY (orno, ponr));
+CREATE TABLE IF NOT EXISTS order_charges (orno TEXT, crid TEXT, crd0 TEXT, amount TEXT, cucd TEXT,
+    dlix INTEGER, PRIMARY KEY (orno, crid));
 CREATE TABLE IF NOT EXISTS order_addresses (orno TEXT, adrt TEXT, fields TEXT, PRIMARY KEY (orno, adrt));
 CREATE TABLE IF NOT EXISTS deliveries (dlix INTEGER PRIMARY KEY, orno TEXT, whlo TEXT, plsx INTEGER,
-    pgrs TEXT, dldt TEXT);
+    pgrs TEXT, dldt TEXT, olix INTEGER);
+CREATE TABLE IF NOT EXISTS packages (dlix INTEGER, panr TEXT, etrn TEXT, dlrm TEXT,
+    PRIMARY KEY (dlix, panr));
 CREATE TABLE IF NOT EXISTS delivered (dlix INTEGER, orno TEXT, ponr INTEGER, itno TEXT, qty TEXT,
     invoiced INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS invoices (yea4 TEXT, ivno TEXT, orno TEXT, dlix INTEGER, cuno TEXT,
-    cucd TEXT, ivdt TEXT, dudt TEXT, amount TEXT, inst TEXT, vono TEXT, PRIMARY KEY (yea4, ivno));
+    cucd TEXT, ivdt TEXT, dudt TEXT, amount TEXT, inst TEXT, vono TEXT, gross TEXT,
+    PRIMARY KEY (yea4, ivno));
 CREATE INDEX IF NOT EXISTS invoices_orno ON invoices (orno);
 CREATE TABLE IF NOT EXISTS invoice_lines (yea4 TEXT, ivno TEXT, ponr INTEGER, itno TEXT,
-    qty TEXT, amount TEXT, cuor TEXT);
+    qty TEXT, amount TEXT, cuor TEXT, crid TEXT DEFAULT '');
 CREATE TABLE IF NOT EXISTS accounts (aitp TEXT, aitm TEXT, tx40 TEXT, PRIMARY KEY (aitp, aitm));
 CREATE TABLE IF NOT EXISTS gl_batches (key1 TEXT PRIMARY KEY, intn TEXT, descr TEXT, divi TEXT,
     stat TEXT);
@@ -128,11 +150,14 @@ _STATE_TABLES = (
     "batch_heads",
     "batch_addresses",
     "batch_lines",
+    "batch_charges",
     "batch_errors",
     "orders",
     "order_lines",
     "order_addresses",
+    "order_charges",
     "deliveries",
+    "packages",
     "delivered",
     "invoices",
     "invoice_lines",
@@ -171,6 +196,7 @@ class SimStore:
                 "INSERT OR IGNORE INTO order_types VALUES (?)", [(t,) for t in DEFAULT_ORDER_TYPES]
             )
             db.executemany("INSERT OR IGNORE INTO accounts VALUES ('1', ?, ?)", DEFAULT_ACCOUNTS.items())
+            db.executemany("INSERT OR IGNORE INTO charge_types VALUES (?, ?)", DEFAULT_CHARGES.items())
 
     def _upgrade(self) -> None:
         """A file of an older simulator version is rebuilt: it holds test state, not business data."""
@@ -246,11 +272,33 @@ class SimStore:
                 (cuno, cunm, cua1, town, pono, cscd, stat, cucd, ortp, whlo, _today(), _today(), lmts),
             )
 
-    def add_item(self, itno: str, itds: str, *, stat: str = "20", unms: str = "PCS") -> None:
+    def add_item(
+        self, itno: str, itds: str, *, stat: str = "20", unms: str = "PCS", stocked: bool = True
+    ) -> None:
+        """An item; `stocked=False` makes a service item (no balance, never short of stock)."""
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?)", (itno, itds, stat, unms, _today())
+                "INSERT OR REPLACE INTO items (itno, itds, stat, unms, lmdt, stocked)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (itno, itds, stat, unms, _today(), int(stocked)),
             )
+
+    def stop_customer(self, cuno: str, code: str = "1", reason: str = "") -> bool:
+        """Set (code "1".."9") or lift ("0") the customer stop (CRS610 BLCD); False if no such customer.
+
+        A stopped customer's batch orders are rejected at Confirm with status 15 and the reason as
+        the batch's error message, as M3 refuses orders of a customer on credit stop.
+        """
+        with self.transaction() as db:
+            changed = db.execute(
+                "UPDATE customers SET blcd = ?, stop_reason = ? WHERE cuno = ?",
+                (code, reason if code != "0" else "", cuno),
+            ).rowcount
+        return bool(changed)
+
+    def add_charge_type(self, crid: str, description: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO charge_types VALUES (?, ?)", (crid, description))
 
     def set_item_status(self, itno: str, stat: str) -> None:
         with self.transaction() as db:
@@ -259,8 +307,8 @@ class SimStore:
     def add_alias(self, alwt: str, popn: str, itno: str, alwq: str = "") -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?, ?)",
-                (normalise_alwt(alwt), alwq, popn, itno, _today()),
+                "INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?, ?, ?)",
+                (normalise_alwt(alwt), alwq, popn, itno, _today(), self.next_lmts(db)),
             )
 
     def add_warehouse(self, whlo: str, faci: str = "A01") -> None:
@@ -294,7 +342,8 @@ class SimStore:
         skip_skus: Iterable[str] = (),
         on_hand: Decimal | int = DEFAULT_ON_HAND,
     ) -> None:
-        """One customer per marketplace, an item with a SKU alias per catalog entry, and its stock.
+        """One customer per marketplace, an item with a SKU alias per catalog entry, and its stock;
+        plus the service items of `DEFAULT_SERVICE_ITEMS` (charges entered as order lines).
 
         `skip_skus` leaves some SKUs without item and alias, so tests can order unknown SKUs.
         """
@@ -307,6 +356,8 @@ class SimStore:
                 cscd=market.country,
                 town="Seattle" if market.country == "US" else "",
             )
+        for itno, name in DEFAULT_SERVICE_ITEMS.items():
+            self.add_item(itno, name, stocked=False)
         for entry in catalog:
             if entry.sku in skipped:
                 continue
@@ -393,15 +444,20 @@ class SimStore:
         }
 
     def orders(self) -> list[dict[str, Any]]:
-        """Every customer order with its lines (the control plane's /_sim/orders)."""
+        """Every customer order with its lines and charges (the control plane's /_sim/orders)."""
         with self.transaction() as db:
             heads = [dict(row) for row in db.execute("SELECT * FROM orders ORDER BY orno")]
             lines: dict[str, list[dict[str, Any]]] = {}
             for row in db.execute("SELECT * FROM order_lines ORDER BY orno, ponr"):
                 line = dict(row)
                 lines.setdefault(line.pop("orno"), []).append(line)
+            charges: dict[str, list[dict[str, Any]]] = {}
+            for row in db.execute("SELECT * FROM order_charges ORDER BY orno, crid"):
+                charge = dict(row)
+                charges.setdefault(charge.pop("orno"), []).append(charge)
         for head in heads:
             head["lines"] = lines.get(head["orno"], [])
+            head["charges"] = charges.get(head["orno"], [])
         return heads
 
     def invoices(self) -> list[dict[str, Any]]:
@@ -409,11 +465,13 @@ class SimStore:
             return [dict(row) for row in db.execute("SELECT * FROM invoices ORDER BY yea4, ivno")]
 
     def reset(self) -> None:
-        """Forget orders, deliveries, invoices, GL batches, number series and counters; keep master data."""
+        """Forget orders, deliveries, invoices, GL batches, number series and counters, lift customer
+        stops; keep master data."""
         with self.transaction() as db:
             for table in _STATE_TABLES:
                 db.execute(f"DELETE FROM {table}")
             db.execute("UPDATE balances SET alqt = '0'")
+            db.execute("UPDATE customers SET blcd = '0', stop_reason = ''")
         with self._lock:
             self._calls.clear()
             self._http_requests = 0
