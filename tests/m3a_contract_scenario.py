@@ -5,6 +5,7 @@ reference data)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from m3amazon.config import M3Settings
+from m3amazon.m3 import lifecycle
 from m3amazon.m3.client import MIClient, RetryPolicy
 from m3amazon.m3.orders import CustomerOrderPlan, ensure_customer_order
 from m3amazon.sim.catalog import MARKETPLACES, build_catalog
@@ -200,6 +202,23 @@ async def _scenario(client: MIClient, catalog: list, store: SimStore) -> None:
         {"ORNO": (await x("OIS100MI", "AddBatchHead", {"CUNO": "AMZUS"}))[0]["ORNO"]},
     )
     await x("OIS100MI", "SearchHead", {"SQRY": 'CUOR:"111-3000001-0000001"'})
+    # the order's life after creation (m3.lifecycle): charges, a line discount, Amazon's deliveries
+    plan = _plan(catalog[2:], "111-3000004-0000004", lines=2)
+    plan = plan.model_copy(
+        update={
+            "lines": [{**plan.lines[0], "DIA1": "1.00"}, plan.lines[1]],
+            "charges": [{"CRID": "SHIP", "CRAM": "4.99", "CUCD": "USD", "CRD0": "Shipping"}],
+        }
+    )
+    fba = (await ensure_customer_order(client, plan)).order_number
+    await x("OIS100MI", "LstOrderCharge", {"ORNO": fba})
+    shipped = dt.datetime(2026, 3, 2, 10, 30, tzinfo=dt.UTC)
+    await lifecycle.ensure_delivery_reported(
+        client, fba, {"00001": 1}, shipped_at=shipped, carrier="UPS", tracking="1Z999AA10123456784"
+    )
+    await lifecycle.ensure_delivery_reported(client, fba, {"00001": 1, "00002": 1}, shipped_at=shipped)
+    await lifecycle.list_invoices(client, fba)
+    await lifecycle.list_item_candidates(client, page_size=3)
 
 
 def run_contract_scenario(tmp: Path) -> list[Exchange]:

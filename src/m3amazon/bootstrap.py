@@ -20,13 +20,17 @@ from m3amazon.amazon.gateway import AmazonGateway
 from m3amazon.amazon.governor import RateGovernor, buckets_for
 from m3amazon.amazon.order_source import OrderSource
 from m3amazon.config import Settings
+from m3amazon.m3.circuit import CircuitState, StateListener
 from m3amazon.m3.client import MIClient
 from m3amazon.mapping import Mappings, load_mappings
 from m3amazon.ops import db
+from m3amazon.ops.alerts import Alert, Alerter, Severity
+from m3amazon.ops.crypto import EncryptingSerializer, PiiCipher
 
 log = logging.getLogger(__name__)
 
-#: The queue every Amazon order change goes through (one workflow per order).
+#: The queue every Amazon order change, M3 shipment and invoice goes through, partitioned by the
+#: Amazon order id.
 ORDER_QUEUE = "amazon-orders"
 
 
@@ -39,6 +43,8 @@ class Runtime:
     m3: MIClient
     #: How the order flow reads orders (getOrder, or searchOrders pages for a backlog).
     orders: OrderSource
+    #: Alerts to people, grouped per category and window (ops/alerts.py).
+    alerter: Alerter
 
     async def aclose(self) -> None:
         await self.orders.aclose()
@@ -48,6 +54,34 @@ class Runtime:
 
 
 _runtime: Runtime | None = None
+
+
+def _circuit_alert(alerter: Alerter, settings: Settings) -> StateListener:
+    """The M3 circuit opening (or closing again) is something people must hear about."""
+    target = settings.m3.base_url or str(settings.m3.ionapi_file)
+
+    def on_change(old: CircuitState, new: CircuitState) -> None:
+        if new is CircuitState.OPEN:
+            alerter.raise_alert(
+                Alert(
+                    "m3_unavailable",
+                    Severity.ERROR,
+                    "M3 circuit open: M3-bound work is held",
+                    body=f"M3 at {target} failed repeatedly; orders wait until a probe succeeds.",
+                    key="circuit-open",
+                )
+            )
+        elif new is CircuitState.CLOSED and old is not CircuitState.CLOSED:
+            alerter.raise_alert(
+                Alert(
+                    "m3_unavailable",
+                    Severity.WARNING,
+                    "M3 circuit closed again: held work continues",
+                    key="circuit-closed",
+                )
+            )
+
+    return on_change
 
 
 def runtime() -> Runtime:
@@ -67,6 +101,9 @@ def dbos_config(settings: Settings) -> DBOSConfig:
         "application_version": m3amazon.__version__,
         "log_level": "WARNING" if settings.log_level == "INFO" else settings.log_level,
     }
+    keys = settings.security.keys()
+    if keys:  # checkpoints hold fetched orders (buyer names, addresses): encrypt them at rest
+        config["serializer"] = EncryptingSerializer(PiiCipher(keys))
     if settings.is_postgres:
         config["notification_listener_polling_interval_sec"] = 0.1
     else:
@@ -88,13 +125,15 @@ async def start_engine(settings: Settings, *, process_queues: bool = True) -> Ru
     governed = settings.amazon.governor
     governor = RateGovernor(buckets_for(settings.database_url, governed.shared, engine), governed)
     amazon = AmazonGateway(settings.amazon, governor=governor)
+    alerter = Alerter(settings.alerts)
     _runtime = Runtime(
         settings=settings,
         engine=engine,
         mappings=mappings,
         amazon=amazon,
-        m3=MIClient(settings.m3),
+        m3=MIClient(settings.m3, on_circuit_change=_circuit_alert(alerter, settings)),
         orders=OrderSource(amazon, settings.amazon.order_source),
+        alerter=alerter,
     )
     DBOS(config=dbos_config(settings))
     if not process_queues:
@@ -104,6 +143,9 @@ async def start_engine(settings: Settings, *, process_queues: bool = True) -> Ru
         await DBOS.register_queue_async(
             ORDER_QUEUE,
             worker_concurrency=settings.engine.worker_concurrency,
+            # One run at a time per Amazon order (the partition key): the runs of an order are
+            # serialised while different orders proceed in parallel.
+            partition_concurrency=1,
             polling_interval_sec=settings.engine.queue_polling_s,
         )
     log.info(
@@ -119,7 +161,8 @@ async def stop_engine() -> None:
     if _runtime is not None:
         await _runtime.aclose()
         _runtime = None
-    DBOS.destroy(destroy_registry=False)
+    # Give steps that are finishing a moment to record their results before the engine goes.
+    DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=2)
     # DBOS made its (now shut down) thread pool the loop's default executor; give the loop a
     # fresh one so asyncio.to_thread keeps working after the engine stops.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="m3amazon"))

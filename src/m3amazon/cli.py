@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from m3amazon.cli_ops import incidents_app, order_app
 from m3amazon.config import Settings
 
 app = typer.Typer(help="Integration between Infor M3 and Amazon's Selling Partner API.", no_args_is_help=True)
@@ -26,14 +27,23 @@ inspect_app = typer.Typer(
 app.add_typer(inspect_app, name="inspect")
 amazon_app = typer.Typer(help="Set up and look at the Amazon side (SP-API).", no_args_is_help=True)
 app.add_typer(amazon_app, name="amazon")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(order_app, name="order")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML settings file (default: $M3AMAZON_CONFIG)")
 ]
 
 
+#: Libraries that log request URLs (with query strings, which may carry MI record values) or headers
+#: at INFO/DEBUG: they only speak when something goes wrong.
+QUIET_LOGGERS = ("httpx", "httpcore", "hpack", "aiobotocore", "botocore")
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _load(config: Path | None) -> Settings:
@@ -57,14 +67,24 @@ def demo(
     duplicate_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of notifications sent twice")
     ] = 0.1,
+    unknown_skus: Annotated[
+        int, typer.Option(min=0, help="Catalog SKUs M3 has no item for (injected sku_unknown incidents)")
+    ] = 0,
+    unfit_address_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of orders with an address too long for M3")
+    ] = 0.0,
+    cancel_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of orders the buyer cancels before shipment")
+    ] = 0.0,
+    afn_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of FBA orders")] = 0.3,
     exit_when_done: Annotated[
-        bool, typer.Option("--exit", help="Stop once every order has an outcome")
+        bool, typer.Option("--exit", help="Stop once every order has reached its end")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object")] = False,
     port: Annotated[int, typer.Option(help="Port of the web console")] = 8080,
     workdir: Annotated[Path, typer.Option(help="Where the demo keeps its databases")] = Path("var/demo"),
 ) -> None:
-    """Run everything on loopback: simulators, SQS, engine, web; process N generated orders."""
+    """Run everything on loopback: simulators, SQS, engine, web; N orders from Amazon to invoice."""
     from m3amazon.demo import DemoOptions, run_demo
 
     _setup_logging("WARNING")
@@ -72,6 +92,10 @@ def demo(
         orders=orders,
         seed=seed,
         duplicate_share=duplicate_share,
+        unknown_skus=unknown_skus,
+        unfit_address_share=unfit_address_share,
+        cancel_share=cancel_share,
+        afn_share=afn_share,
         exit_when_done=exit_when_done,
         as_json=as_json,
         port=port,

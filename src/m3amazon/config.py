@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -261,6 +262,45 @@ class WebSettings(BaseModel):
     port: int = 8080
 
 
+class InvoicingSettings(BaseModel):
+    """How M3's invoices are checked against Amazon's prices (flows/invoicing.py)."""
+
+    #: Largest difference per invoice, in the order currency, that is not a variance.
+    tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
+
+
+class AlertRoute(BaseModel):
+    """Where alerts of some categories and at least some severity go (apprise URLs)."""
+
+    urls: list[str] = Field(min_length=1, description="apprise URLs, e.g. mailto://..., json://host/path")
+    categories: list[str] = Field(default_factory=lambda: ["*"])
+    min_severity: Literal["info", "warning", "error", "critical"] = "warning"
+
+
+class AlertSettings(BaseModel):
+    routes: list[AlertRoute] = Field(default_factory=list)
+    #: One message per category per window (seconds).
+    window_s: float = Field(default=300.0, gt=0)
+    #: Most distinct subjects listed in one message.
+    max_subjects: int = Field(default=20, ge=1)
+
+
+class SecuritySettings(BaseModel):
+    """Keys for personal data at rest (docs/security.md). Newest first; the first one encrypts."""
+
+    pii_keys: SecretStr | None = None
+    pii_keys_file: Path | None = None
+
+    def keys(self) -> list[str] | None:
+        """The configured keys, or None when encryption at rest is not configured."""
+        from m3amazon.ops.crypto import load_keys
+
+        text = read_secret(self.pii_keys, None, "the PII keys")
+        if not text and self.pii_keys_file is None:
+            return None
+        return load_keys(text, self.pii_keys_file)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="M3AMAZON_",
@@ -277,6 +317,9 @@ class Settings(BaseSettings):
     m3: M3Settings = Field(default_factory=M3Settings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")

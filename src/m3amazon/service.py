@@ -60,6 +60,7 @@ async def run_service(
     tasks: list[asyncio.Task[None]] = []
     server: _EmbeddedServer | None = None
     try:
+        tasks.append(asyncio.create_task(rt.alerter.run(stop), name="alerts"))
         if intake and settings.amazon.sqs.queue_url:
             sqs = SqsIntake(settings.amazon.sqs, rt.engine, submit_order_change)
             tasks.append(asyncio.create_task(sqs.run(stop), name="sqs-intake"))

@@ -54,3 +54,38 @@ def test_demo_creates_every_order_once(tmp_path: Path) -> None:
         "elapsed_s",
     ):
         assert key in summary
+
+
+def test_demo_with_injected_faults_accounts_for_every_order(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "m3amazon",
+        "demo",
+        "--orders",
+        "60",
+        "--unknown-skus",
+        "2",
+        "--unfit-address-share",
+        "0.05",
+        "--cancel-share",
+        "0.1",
+        "--exit",
+        "--json",
+        "--port",
+        str(_free_port()),
+        "--workdir",
+        str(tmp_path / "demo"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["complete"] and summary["m3_duplicate_orders"] == 0
+    faults = summary["faults_injected_by_category"]
+    assert faults.get("sku_unknown", 0) > 0 and faults.get("address_invalid", 0) > 0
+    assert summary["incidents_by_category"] == faults  # every incident explained by an injected fault
+    assert summary["orders_cancelled"] == 6
+    outcomes = summary["outcomes"]
+    assert sum(outcomes.values()) == 60
+    assert outcomes["invoiced"] + outcomes["cancelled"] + outcomes["incident"] == 60
+    assert summary["shipments_confirmed_on_amazon"] > 0

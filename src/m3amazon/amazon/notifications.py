@@ -169,6 +169,11 @@ def parse_notification(body: str | bytes) -> Notification:
     )
 
 
+def _items_shipped(summary: dict[str, Any]) -> int | None:
+    value = get_ci(summary, "NumberOfItemsShipped")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def _time_of_change(change: dict[str, Any]) -> datetime | None:
     """`OrderChangeTrigger.TimeOfOrderChange` (nullable in the schema), or None when it is absent or
     unreadable: it only lets a searched order serve the change (amazon/order_source.py), and without
@@ -213,6 +218,7 @@ def to_order_changed(n: Notification) -> OrderChanged:
             change_type=_optional(change, "OrderChangeType", where),
             event_time=n.event_time,
             changed_at=_time_of_change(change),
+            items_shipped=_items_shipped(summary),
         )
     except ValidationError as exc:  # defensive: every field is already checked above
         raise NotificationError("INVALID_EVENT", str(exc.errors()[0].get("msg"))) from None

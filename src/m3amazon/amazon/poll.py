@@ -84,6 +84,7 @@ def event_for(order: Order) -> OrderChanged:
         change_type="CatchUpPoll",
         event_time=order.updated_at,
         changed_at=order.updated_at,
+        items_shipped=sum(line.quantity_shipped for line in order.lines),
         origin="poll",
     )
 

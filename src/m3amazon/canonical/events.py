@@ -29,6 +29,9 @@ class OrderChanged(BaseModel):
     #: When the order changed (ORDER_CHANGE's OrderChangeTrigger.TimeOfOrderChange; for the catch-up
     #: poll, the order's lastUpdatedTime). An order read for this event must be at least this new.
     changed_at: datetime | None = None
+    #: Items Amazon reports as shipped (Summary.NumberOfItemsShipped): partial shipments of one
+    #: status are different changes.
+    items_shipped: int | None = None
 
     @property
     def change_time(self) -> datetime | None:

@@ -44,6 +44,8 @@ class OrderLine(BaseModel):
     fnsku: str | None = None
     title: str | None = None
     quantity: int = Field(ge=0)
+    #: How many of `quantity` Amazon reports as shipped (Orders v2026 quantityFulfilled)
+    quantity_shipped: int = Field(default=0, ge=0)
     unit_price: Money
     tax: Money | None = None
     shipping: Money | None = None

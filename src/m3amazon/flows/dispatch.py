@@ -1,44 +1,81 @@
 """Hand canonical events to the durable engine, with their idempotency keys.
 
-Intake (SQS today; the catch-up poll and ION later) calls these functions and nothing else of the
-engine. A second event for the same key returns the first workflow: that is how re-delivered
-notifications and the poll never create an order twice.
+Intake (SQS, the catch-up poll, ION's BODs) and the operators' retries call these functions and
+nothing else of the engine.
+
+Keys: an Amazon order change is identified by the order, the status Amazon reported and how many
+items it reported shipped (`amazon-order:{id}:{status}:{shipped}`): the same change delivered twice,
+or seen by both a notification and the poll, maps to one workflow, which DBOS returns instead of
+running again; a partial shipment and the final one are different changes. All runs of one order
+go through one partition of the order queue, so they never overlap.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
-from dbos import DBOS, SetWorkflowID, WorkflowHandleAsync
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
 
 from m3amazon import bootstrap
 from m3amazon.bootstrap import ORDER_QUEUE
-from m3amazon.canonical import Order, OrderChanged
-from m3amazon.flows.order_to_cash import amazon_order_changed, workflow_id_for
+from m3amazon.canonical import FulfillmentChannel, Invoice, Order, OrderChanged, Shipment
+from m3amazon.flows.invoicing import m3_invoice_reported
+from m3amazon.flows.order_to_cash import amazon_order_changed
+from m3amazon.flows.shipments import m3_shipment_reported
+from m3amazon.m3.ion import bod
+from m3amazon.m3.ion.inbox import StoredBod
+from m3amazon.mapping.status import Action, StatusMapping, from_v0
 
 log = logging.getLogger(__name__)
 
-#: Amazon (v0 notification spelling) order statuses after which an order can be created in M3.
-RELEASED_STATUSES = frozenset({"Unshipped", "PartiallyShipped", "Shipped"})
+
+def workflow_id_for(event: OrderChanged) -> str:
+    status = from_v0(event.reported_status)
+    return f"amazon-order:{event.order_id}:{status.value if status else 'ANY'}:{event.items_shipped or 0}"
 
 
-def wants_workflow(event: OrderChanged) -> bool:
-    """Pending orders are not started: Amazon sends another notification when it releases them."""
-    return event.reported_status is None or event.reported_status in RELEASED_STATUSES
+def wants_workflow(event: OrderChanged, table: StatusMapping | None = None) -> bool:
+    """False when the status table says to wait for this status (Amazon notifies again on release).
+
+    `table`: the status table to ask; by default the running engine's (or the built-in default)."""
+    status = from_v0(event.reported_status)
+    if status is None:
+        return True  # unknown or missing status: reconcile with what Amazon says now
+    if table is None:
+        table = bootstrap._runtime.mappings.status if bootstrap._runtime else StatusMapping()
+    channels = [event.channel] if event.channel else list(FulfillmentChannel)
+    return any(table.rule_for(status, channel).action is not Action.WAIT for channel in channels)
+
+
+async def _enqueue(workflow_id: str, event: OrderChanged) -> WorkflowHandleAsync[object]:
+    with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=event.order_id):
+        return await DBOS.enqueue_workflow_async(ORDER_QUEUE, amazon_order_changed, event)
 
 
 async def submit_order_change(event: OrderChanged, *, order: Order | None = None) -> str | None:
-    """Durably enqueue the order's workflow; returns its id, or None when there is nothing to do yet.
+    """Durably enqueue the order's reconciliation; its workflow id, or None when there is nothing to do yet.
 
     `order`: the order as the caller just read it (the catch-up poll), so the workflow need not
     read it again.
     """
     if not wants_workflow(event):
         return None
-    workflow_id = workflow_id_for(event.order_id)
-    with SetWorkflowID(workflow_id):
-        handle = await DBOS.enqueue_workflow_async(ORDER_QUEUE, amazon_order_changed, event)
+    workflow_id = workflow_id_for(event)
+    handle = await _enqueue(workflow_id, event)
     await _announce(handle, event, order)
+    return workflow_id
+
+
+async def retry_order(order_id: str, reason: str) -> str:
+    """Reconcile the order again now (an operator fixed a mapping, M3 is back, ...).
+
+    A new workflow id each time: a retry must run even if an identical change ran before.
+    """
+    event = OrderChanged(order_id=order_id, change_type="OperatorRetry", origin="retry")
+    workflow_id = f"amazon-order:{order_id}:retry:{int(time.time() * 1000)}"
+    await _enqueue(workflow_id, event)
+    log.info("order %s retried (%s) as %s", order_id, reason, workflow_id)
     return workflow_id
 
 
@@ -63,3 +100,26 @@ async def _announce(handle: WorkflowHandleAsync[object], event: OrderChanged, or
         rt.orders.offer(order)
     elif event.change_time is not None:
         rt.orders.expect(event.order_id, event.change_time, event.marketplace_id)
+
+
+async def submit_bod(stored: StoredBod) -> bool:
+    """Hand a stored BOD to its flow: SyncShipment and SyncInvoice of Amazon orders.
+
+    Returns False for nouns no flow takes yet (they stay "received" in the BOD inbox). Every
+    document gets a workflow id from the BOD and the document, so a BOD handed over twice (ION
+    delivered it again, or the endpoint's hand-over was retried) starts nothing new.
+    """
+    decoded = bod.decode(stored.payload.encode("utf-8"))
+    taken = False
+    for index, document in enumerate(decoded.documents):
+        if isinstance(document, Shipment) and document.order_id:
+            workflow_id = f"m3-shipment:{stored.bod_id}:{index}"
+            with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=document.order_id):
+                await DBOS.enqueue_workflow_async(ORDER_QUEUE, m3_shipment_reported, document)
+            taken = True
+        elif isinstance(document, Invoice) and document.order_id:
+            workflow_id = f"m3-invoice:{document.invoice_number}"
+            with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=document.order_id):
+                await DBOS.enqueue_workflow_async(ORDER_QUEUE, m3_invoice_reported, document)
+            taken = True
+    return taken

@@ -23,9 +23,13 @@ from enum import IntEnum
 from typing import Any
 
 import apprise
-from pydantic import BaseModel, Field
+
+from m3amazon.config import AlertRoute, AlertSettings
 
 log = logging.getLogger(__name__)
+
+
+__all__ = ["Alert", "AlertRoute", "AlertSettings", "Alerter", "Severity"]
 
 
 class Severity(IntEnum):
@@ -33,26 +37,6 @@ class Severity(IntEnum):
     WARNING = 20
     ERROR = 30
     CRITICAL = 40
-
-
-class AlertRoute(BaseModel):
-    """Where alerts of some categories and at least some severity go."""
-
-    urls: list[str] = Field(min_length=1, description="apprise URLs, e.g. mailto://..., json://host/path")
-    categories: list[str] = Field(default_factory=lambda: ["*"])
-    min_severity: str = "warning"
-
-    def takes(self, category: str, severity: Severity) -> bool:
-        wanted = Severity[self.min_severity.upper()]
-        return severity >= wanted and ("*" in self.categories or category in self.categories)
-
-
-class AlertSettings(BaseModel):
-    routes: list[AlertRoute] = Field(default_factory=list)
-    #: One message per category per window (seconds).
-    window_s: float = Field(default=300.0, gt=0)
-    #: Most distinct subjects listed in one message.
-    max_subjects: int = Field(default=20, ge=1)
 
 
 @dataclass(frozen=True)
@@ -116,7 +100,7 @@ class Alerter:
         sent = 0
         for category, item in sorted(pending.items()):
             for route in self.settings.routes:
-                if not route.takes(category, item.severity):
+                if not _takes(route, category, item.severity):
                     continue
                 title, body = self._message(category, item)
                 if await self._send(route.urls, title, body):
@@ -164,6 +148,11 @@ class Alerter:
         else:
             current.count += item.count
             current.keys |= item.keys
+
+
+def _takes(route: AlertRoute, category: str, severity: Severity) -> bool:
+    wanted = Severity[route.min_severity.upper()]
+    return severity >= wanted and ("*" in route.categories or category in route.categories)
 
 
 def _apprise_for(urls: list[str]) -> apprise.Apprise:

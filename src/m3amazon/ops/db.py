@@ -32,8 +32,29 @@ order_trail = sa.Table(
     sa.Column("m3_order_number", sa.String(10)),
     sa.Column("workflow_id", sa.String(100)),
     sa.Column("detail", sa.Text),
+    #: Amazon's amounts, for comparing with what M3 invoices (Decimal as text, exact)
+    sa.Column("currency", sa.String(3)),
+    sa.Column("goods_total", sa.String(30)),
+    sa.Column("order_total", sa.String(30)),
+    sa.Column("m3_invoiced_total", sa.String(30)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: The timeline of each Amazon order: events received, M3 order, deliveries, shipments confirmed,
+#: invoices, incidents, retries. `key` makes each entry idempotent (a re-run step adds nothing).
+order_events = sa.Table(
+    "m3a_order_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("amazon_order_id", sa.String(40), nullable=False, index=True),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("workflow_id", sa.String(150)),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("amazon_order_id", "key", name="uq_m3a_order_events_key"),
 )
 
 #: The dead-letter store: everything that could not be processed, with the original payload.
@@ -49,9 +70,26 @@ incidents = sa.Table(
     sa.Column("payload", sa.Text),
     sa.Column("actions", sa.Text),
     sa.Column("status", sa.String(20), nullable=False, server_default="open"),
+    #: How it ended: "retried: order created", "discarded: <operator's reason>", ...
+    sa.Column("resolution", sa.Text),
     sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: The audit log: every operator action (retry, discard, accepted suggestion), who did it, why, and
+#: the state of its subject before and after. Written in the same transaction as the change.
+audit = sa.Table(
+    "m3a_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False, index=True),
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("reason", sa.Text),
 )
 
 #: Every notification taken from SQS, once per NotificationId (duplicates are counted, not redone).

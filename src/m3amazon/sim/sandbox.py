@@ -34,6 +34,8 @@ M3_USER, M3_PASSWORD = "M3SRVADM", "demo"
 #: The ION API client and service account the simulator accepts (cloud mode, .ionapi file).
 ION_TENANT = "SIM"
 ION_CLIENT = ("SIM~m3amazon", "sim-client-secret", "SIM#m3amazon", "sim-service-secret")
+#: The bearer token the M3 simulator (standing in for ION) presents on our IMS endpoints.
+IMS_TOKEN = "sandbox-ims-token"
 
 
 @dataclass
@@ -120,7 +122,13 @@ class Sandbox:
                     "visibility_timeout_s": visibility_timeout_s,
                 },
             },
-            "m3": {"mode": "onprem", "base_url": self.m3.url, "username": M3_USER, "password": M3_PASSWORD},
+            "m3": {
+                "mode": "onprem",
+                "base_url": self.m3.url,
+                "username": M3_USER,
+                "password": M3_PASSWORD,
+                "ion": {"inbound_token": IMS_TOKEN},
+            },
             "engine": engine,
         }
 

@@ -1,7 +1,8 @@
-"""The web surface of a worker: health, metrics, a read-only status page and admin API.
+"""The web surface of a worker: health, metrics, a read-only status page and the admin API.
 
-This first cut serves read-only views on loopback; the operations console with users, roles,
-CSRF protection and actions is built on the same services later (see docs/architecture.md).
+It binds to loopback by default: the admin API's actions (web/admin_api.py) have no users or roles
+yet; the operations console with users, roles and CSRF protection is built on the same services
+later (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import m3amazon
 from m3amazon.bootstrap import Runtime
+from m3amazon.flows.dispatch import submit_bod
 from m3amazon.ops import incidents, trail
+from m3amazon.web.admin_api import admin_router, worker_actions
 from m3amazon.web.ims import ims_router
 
 
@@ -37,7 +40,9 @@ def create_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title="m3-amazon", version=m3amazon.__version__)
     templates = _templates()
     # ION delivers BODs here; they are stored in m3a_bod_inbox (handing them to flows: issue 5/7).
-    app.include_router(ims_router(rt.engine, rt.settings.m3.ion))
+    app.include_router(ims_router(rt.engine, rt.settings.m3.ion, on_bod=submit_bod))
+    # Orders, incidents, the audit log and the operators' actions (/api/orders, /api/incidents, ...).
+    app.include_router(admin_router(worker_actions(rt)))
 
     def summary() -> dict[str, Any]:
         return {
@@ -62,20 +67,6 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.get("/api/summary")
     async def api_summary() -> dict[str, Any]:
         return await asyncio.to_thread(summary)
-
-    @app.get("/api/orders/{amazon_order_id}")
-    async def api_order(amazon_order_id: str) -> dict[str, Any]:
-        entry = await asyncio.to_thread(trail.get, rt.engine, amazon_order_id)
-        if entry is None:
-            raise HTTPException(404, f"no trail for Amazon order {amazon_order_id}")
-        return entry
-
-    @app.get("/api/incidents")
-    async def api_incidents(status: str | None = "open", limit: int = 100) -> list[dict[str, Any]]:
-        rows = await asyncio.to_thread(incidents.list_incidents, rt.engine, status=status, limit=limit)
-        for row in rows:
-            row.pop("payload", None)  # payloads are shown one incident at a time, masked
-        return rows
 
     @app.get("/", response_class=HTMLResponse)
     async def index(request: Request) -> HTMLResponse:

@@ -46,7 +46,7 @@ from m3amazon.ops.incidents import Incident, open_incident
 
 log = logging.getLogger(__name__)
 
-OnBod = Callable[[StoredBod], Awaitable[None]]
+OnBod = Callable[[StoredBod], Awaitable[bool | None]]
 
 BODS = Counter(
     "m3amazon_bods_total",
@@ -185,14 +185,15 @@ def ims_router(
         )
         if stored.status != ENQUEUED and on_bod is not None:
             try:
-                await on_bod(stored)
+                taken = await on_bod(stored)
             except Exception:
                 log.exception("handing BOD %s (inbox %d) to the flows failed", stored.bod_id, stored.inbox_id)
                 BODS.labels(document=envelope.document_name, result="enqueue_failed").inc()
                 return _refusal(
                     503, "ENQUEUE_FAILED", "the BOD is stored but could not be enqueued; send again"
                 )
-            await asyncio.to_thread(mark_enqueued, engine, stored.inbox_id)
+            if taken is not False:  # False: no flow takes this noun yet; it stays "received"
+                await asyncio.to_thread(mark_enqueued, engine, stored.inbox_id)
         BODS.labels(document=envelope.document_name, result="accepted" if new else "duplicate").inc()
         return JSONResponse(
             {"status": "accepted", "inboxId": stored.inbox_id, "duplicate": not new}, status_code=202

@@ -89,20 +89,26 @@ def test_bad_orders_become_readable_incidents_and_good_ones_reach_m3(
     assert sandbox.m3_stats()["duplicate_orders"] == 0
 
     reasons = {row["reason_code"] for row in rows}
-    assert reasons & {"UNKNOWN_SKU", "ADDRESS_DOES_NOT_FIT", "MULTIPLE"}, reasons
+    assert reasons & {"UNKNOWN_SKU", "ADDRESS_DOES_NOT_FIT"}, reasons
+    assert {row["category"] for row in rows} <= {"sku_unknown", "address_invalid"}
+    incident_orders = {row["subject"] for row in rows}
+    assert len(incident_orders) == counts.get("incident", 0)  # one incident per order and category
     for row in rows:
-        assert row["category"] == "order" and row["subject"]
+        assert row["subject"]
         assert len(row["message"].split()) > 4  # a sentence
         payload = json.loads(row["payload"])
         assert payload["event"]["order_id"] == row["subject"]
         assert payload["order"]["ship_to"]["name"] == "***"  # personal data masked
         assert "retry" in row["actions"]
-    unknown_sku = [r for r in rows if "UNKNOWN_SKU" in r["key"]]
+    unknown_sku = [r for r in rows if r["category"] == "sku_unknown"]
     assert unknown_sku and "no M3 item" in unknown_sku[0]["message"]
+    problem = json.loads(unknown_sku[0]["payload"])["problems"][0]
+    assert problem["sku"] and len(problem["suggestions"]) == 3  # the matcher's top three, with scores
+    assert all(0 < s["score"] <= 100 and s["item_number"] for s in problem["suggestions"])
 
     assert result["health"] == 200
     assert {i["id"] for i in result["api"]} == {r["id"] for r in rows}
     assert "payload" not in result["api"][0]
     assert "open incidents" in result["page"]
     assert "m3amazon_orders_total" in result["metrics"]
-    assert result["one"]["workflow_id"] == f"amazon-order:{result['scenario']['order_ids'][0]}"
+    assert result["one"]["workflow_id"] == f"amazon-order:{result['scenario']['order_ids'][0]}:UNSHIPPED:0"

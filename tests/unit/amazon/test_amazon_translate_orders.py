@@ -236,11 +236,23 @@ def canonical_orders(draw: st.DrawFn) -> Order:
         address_type=st.none() | st.sampled_from(list(AddressType)),
     )
     moments = st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1), timezones=st.just(UTC))
+    status = draw(st.sampled_from(list(OrderStatus)))
+    # What Amazon reports as shipped: everything of a SHIPPED order, part of the others.
+    lines = [
+        line.model_copy(
+            update={
+                "quantity_shipped": line.quantity
+                if status is OrderStatus.SHIPPED
+                else draw(st.integers(0, line.quantity))
+            }
+        )
+        for line in lines
+    ]
     return Order(
         order_id=draw(st.from_regex(r"[0-9]{3}-[0-9]{7}-[0-9]{7}", fullmatch=True)),
         marketplace_id=_CURRENCY_MARKETS[currency],
         seller_id="A1SELLER",
-        status=draw(st.sampled_from(list(OrderStatus))),
+        status=status,
         channel=draw(st.sampled_from(list(FulfillmentChannel))),
         created_at=draw(moments),
         updated_at=draw(moments),

@@ -180,6 +180,7 @@ class _Translation:
                 asin=product.asin,
                 title=product.title,
                 quantity=item.quantity_ordered,
+                quantity_shipped=min(item.quantity_ordered, _fulfilled(item)),
                 unit_price=unit_price,
                 **parts,
             )
@@ -267,3 +268,8 @@ def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(x) for x in first.get("loc", ()))
     return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+
+
+def _fulfilled(item: v26.OrderItem) -> int:
+    """How many of the item Amazon reports as shipped (FULFILLMENT dataset; 0 when absent)."""
+    return (item.fulfillment.quantity_fulfilled or 0) if item.fulfillment else 0

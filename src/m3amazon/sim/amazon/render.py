@@ -202,8 +202,8 @@ def _item(order: Order, line: OrderLine, datasets: set[str], extras: Extras | No
             "cancellationRequest": {"requester": "BUYER", "cancelReason": "Buyer Requested Cancel"}
         }
     if "FULFILLMENT" in datasets:
-        shipped = line.quantity if order.status is OrderStatus.SHIPPED else 0
+        shipped = line.quantity if order.status is OrderStatus.SHIPPED else line.quantity_shipped
         if extras is not None and order.status is not OrderStatus.SHIPPED:
-            shipped = min(line.quantity, extras.shipped.get(line.line_id, 0))
+            shipped = min(line.quantity, max(shipped, extras.shipped.get(line.line_id, 0)))
         item["fulfillment"] = {"quantityFulfilled": shipped, "quantityUnfulfilled": line.quantity - shipped}
     return item
