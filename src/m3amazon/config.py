@@ -255,6 +255,8 @@ class EngineSettings(BaseModel):
     worker_concurrency: int = Field(default=16, ge=1)
     #: How often the queue is polled for new work, in seconds.
     queue_polling_s: float = Field(default=0.1, gt=0)
+    #: How often the watchdog looks for workflows that died of an unexpected error (ops/watchdog.py).
+    watchdog_interval_s: float = Field(default=30.0, gt=0)
 
 
 class WebSettings(BaseModel):

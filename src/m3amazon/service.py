@@ -21,6 +21,7 @@ from m3amazon.amazon.poll import CatchUpPoll
 from m3amazon.config import Settings
 from m3amazon.flows.dispatch import submit_order_change
 from m3amazon.listen import bind
+from m3amazon.ops.watchdog import WorkflowWatchdog
 from m3amazon.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ async def run_service(
     server: _EmbeddedServer | None = None
     try:
         tasks.append(asyncio.create_task(rt.alerter.run(stop), name="alerts"))
+        watchdog = WorkflowWatchdog(rt.engine, settings.engine.watchdog_interval_s)
+        tasks.append(asyncio.create_task(watchdog.run(stop), name="workflow-watchdog"))
         if intake and settings.amazon.sqs.queue_url:
             sqs = SqsIntake(settings.amazon.sqs, rt.engine, submit_order_change)
             tasks.append(asyncio.create_task(sqs.run(stop), name="sqs-intake"))

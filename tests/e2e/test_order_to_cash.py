@@ -3,7 +3,7 @@
 FBA orders: created in M3, shipped by Amazon, delivered in M3, invoiced. Seller-fulfilled orders:
 created in M3, shipped by the seller's warehouse (some in two parts), confirmed on Amazon with
 carrier and tracking, invoiced. Notifications duplicated and reordered. Cancellations before and
-after shipment. M3 unreachable for a while: the circuit opens, an alert goes out, orders wait and
+after shipment. M3 unreachable for two minutes: the circuit opens, an alert goes out, orders wait and
 then complete. Every case ends with one M3 order per Amazon order.
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,10 @@ from m3amazon.sim.server import serve_in_thread
 from m3amazon.sim.world import World
 
 pytestmark = pytest.mark.slow
+
+#: How long M3 stays unreachable in the outage test: two minutes, as the acceptance asks
+#: (M3AMAZON_OUTAGE_S shortens it while developing).
+OUTAGE_S = float(os.environ.get("M3AMAZON_OUTAGE_S", "120"))
 
 
 def _free_port() -> int:
@@ -67,11 +73,23 @@ def test_fba_and_seller_fulfilled_orders_run_to_invoiced(box: Sandbox, tmp_path:
             box, f"sqlite:///{tmp_path / 'o2c.sqlite'}", web_port=_free_port(), world=world, executor_id="o2c"
         ) as rt:
             ids = (await asyncio.to_thread(box.generate, 16, seed=21, afn_share=0.5))["order_ids"]
+
+            def settled() -> bool:
+                # ION delivers a shipment and its invoice one after the other, but the shipment's
+                # confirmation on Amazon may still be recording when the invoice lands: wait for both.
+                if not _all(rt, ids, {"invoiced"}):
+                    return False
+                return all(
+                    any(e["kind"] == "shipped" for e in trail.timeline(rt.engine, i))
+                    for i in ids
+                    if box.account.get_order(i).channel is FulfillmentChannel.MERCHANT  # type: ignore[union-attr]
+                )
+
             await wait_for(
-                lambda: _all(rt, ids, {"invoiced"}),
+                settled,
                 step=world.step,
                 timeout_s=180,
-                what="every order to be invoiced",
+                what="every order to be invoiced and every seller shipment recorded",
                 every_s=0.3,
             )
             return ids, {i: trail.timeline(rt.engine, i) for i in ids}
@@ -144,6 +162,7 @@ def test_m3_outage_opens_the_circuit_alerts_and_orders_wait(box: Sandbox, tmp_pa
     receiver = serve_in_thread(hook, name="alert-hook")
     config = box.config(f"sqlite:///{tmp_path / 'outage.sqlite'}", executor_id="outage")
     httpx.post(f"{box.m3.url}/_sim/faults", json={"error_500_share": 1.0}).raise_for_status()
+    m3_down_at = time.monotonic()
 
     async def scenario() -> dict[str, int]:
         from m3amazon.config import Settings
@@ -177,7 +196,9 @@ def test_m3_outage_opens_the_circuit_alerts_and_orders_wait(box: Sandbox, tmp_pa
             ids = (await asyncio.to_thread(box.generate, 6, seed=44))["order_ids"]
             await wait_for(lambda: bool(alerts), timeout_s=60, what="the circuit-open alert")
             assert trail.outcome_counts(rt.engine).get("created", 0) == 0  # held, not failed
-            await asyncio.sleep(3)  # M3 stays down a little longer; nothing fails meanwhile
+            # M3 stays down for the whole outage; the orders wait, nothing becomes an incident
+            await asyncio.sleep(max(0.0, m3_down_at + OUTAGE_S - time.monotonic()))
+            assert trail.outcome_counts(rt.engine).get("created", 0) == 0
             assert not incidents.list_incidents(rt.engine)
             httpx.post(f"{box.m3.url}/_sim/faults", json={}).raise_for_status()  # M3 is back
             await wait_for(lambda: _all(rt, ids, {"created"}), timeout_s=120, what="the held orders")

@@ -54,6 +54,7 @@ ORDER_FLOW_CATEGORIES = frozenset(
         "amazon_unavailable",
         "amazon_order",
         "cancel_after_ship",
+        "workflow_failed",
         "other",
     }
 )

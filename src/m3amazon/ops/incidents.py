@@ -92,6 +92,13 @@ def open_incident(engine: Engine, incident: Incident) -> int:
         return int(key[0])
 
 
+def exists(engine: Engine, key: str) -> bool:
+    """Whether an incident with this key was ever opened (whatever its status now)."""
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(incidents.c.id).where(incidents.c.key == key)).first()
+    return found is not None
+
+
 def _retry_failed(conn: sa.Connection, subject: str | None, now: datetime) -> None:
     """A run about `subject` ended in an incident: its incidents being retried wait for an operator again."""
     if subject is not None:
