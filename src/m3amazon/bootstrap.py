@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbos import DBOS, DBOSConfig
+from dbos import _dbos as dbos_module
 from sqlalchemy.engine import Engine
 
 import m3amazon
@@ -156,13 +157,42 @@ async def start_engine(settings: Settings, *, process_queues: bool = True) -> Ru
     return _runtime
 
 
-async def stop_engine() -> None:
+#: How long a stopping worker lets the workflows it is running finish before it goes.
+SHUTDOWN_GRACE_S = 10.0
+
+
+async def _drain_workflows(grace_s: float) -> None:
+    """Stop taking work from the queues and let the running workflows finish (up to `grace_s`).
+
+    Whatever is still running then stays PENDING and is resumed by the next start of this worker;
+    what must not happen is a step failing because its HTTP client was closed under it (the
+    workflow would end in ERROR). DBOS's own wait in `destroy` blocks the event loop the async
+    workflows need, so the wait is done here. Uses DBOS internals (3.x); without them, no wait.
+    """
+    instance = getattr(dbos_module, "_dbos_global_instance", None)
+    active = getattr(instance, "_active_workflows_set", None)
+    if instance is None or active is None:
+        return
+    for event in getattr(instance, "background_thread_stop_events", ()):
+        event.set()  # the queue thread stops dequeuing
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace_s
+    while active.activeList() and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if active.activeList():
+        log.info(
+            "stopping with %d workflow(s) still running; they resume at the next start",
+            len(active.activeList()),
+        )
+
+
+async def stop_engine(grace_s: float = SHUTDOWN_GRACE_S) -> None:
     global _runtime
+    await _drain_workflows(grace_s)
     if _runtime is not None:
         await _runtime.aclose()
         _runtime = None
-    # Give steps that are finishing a moment to record their results before the engine goes.
-    DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=2)
+    DBOS.destroy(destroy_registry=False)
     # DBOS made its (now shut down) thread pool the loop's default executor; give the loop a
     # fresh one so asyncio.to_thread keeps working after the engine stops.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="m3amazon"))

@@ -92,7 +92,7 @@ class WorkflowWatchdog:
     def scan(self) -> int:
         """One look; how many incidents it opened."""
         opened = 0
-        for status in DBOS.list_workflows(status=FAILED_STATUSES, load_output=False):
+        for status in DBOS.list_workflows(status=FAILED_STATUSES):
             if status.workflow_id in self._seen:
                 continue
             incident = incident_for(status)
