@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint fmt clean derive-reference
+.PHONY: demo test bench chaos lint fmt clean derive-reference
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ bench: $(STAMP)
 	@for script in $$(ls bench/*.py | grep -v harness.py); do \
 		echo "== $$script"; $(BIN)/python $$script || exit 1; \
 	done
+
+# The chaos suite: the product under kills and faults, then the checker's verdict as one JSON
+# object (exit status 1 on "fail"). CHAOS_PROFILE=ci is the shorter profile CI runs;
+# CHAOS_DATABASES=sqlite|postgresql|sqlite,postgresql (default both).
+chaos: $(STAMP)
+	$(BIN)/python tests/chaos/chaos_run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

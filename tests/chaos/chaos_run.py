@@ -1,0 +1,414 @@
+"""`make chaos`: the product under faults, then the checker's verdict as one JSON object.
+
+Workload: Amazon orders (FBA and seller-fulfilled; some with injected bad data: SKUs M3 does not
+know, addresses too long for M3), buyer cancellations, the world moving on (Amazon ships FBA
+orders, the warehouse ships the rest from M3, M3 invoices). Faults, together: SIGKILLs of worker
+processes at random moments (restarted with the same identity), SP-API 429s and 5xx, M3 timeouts,
+5xx and connection resets, duplicated and reordered notifications, duplicated BODs; on PostgreSQL
+also a database restart.
+
+At the end the faults stop, the world settles, and `chaos_checker.check` compares the simulators'
+state with the history of what was sent. Exit status 1 when any counter is not zero.
+
+    CHAOS_PROFILE=ci .venv/bin/python tests/chaos/chaos_run.py   # the shorter profile CI runs
+    .venv/bin/python tests/chaos/chaos_run.py                    # the full profile (make chaos)
+    CHAOS_DATABASES=sqlite ...                                   # one database only
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from chaos_checker import FinalState, History, check
+
+from m3amazon.canonical import FulfillmentChannel, OrderStatus
+from m3amazon.m3.translate import fit_address
+from m3amazon.ops import incidents
+from m3amazon.ops.db import create_engine
+from m3amazon.sim.catalog import build_catalog
+from m3amazon.sim.processes import WorkerProcess
+from m3amazon.sim.sandbox import IMS_TOKEN, Sandbox
+from m3amazon.sim.world import World
+
+PG_URL = os.environ.get("M3AMAZON_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CATALOG_SIZE = 40
+#: The simulators' control planes answer slowly while the machine is busy: be patient with them.
+CONTROL_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    orders: int
+    kills: int
+    batch: int = 25
+    unknown_skus: int = 2
+    unfit_address_share: float = 0.02
+    cancel_share: float = 0.05
+    duplicate_share: float = 0.3
+    reorder_share: float = 0.3
+    settle_timeout_s: float = 900.0
+
+
+PROFILES = {
+    "ci": Profile(orders=150, kills=6),
+    "full": Profile(orders=1000, kills=24),
+}
+
+
+def log(message: str) -> None:
+    print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- databases ------------------------------------------------------------------------------
+
+
+def _postgres_database() -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    name = f"m3a_chaos_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"{PG_URL.rpartition('/')[0]}/{name}", drop
+
+
+def restart_postgresql() -> bool:
+    """Restart the machine's PostgreSQL (Debian's pg_ctlcluster); False when that is not possible."""
+    clusters = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=False)
+    if clusters.returncode != 0 or not clusters.stdout.strip():
+        return False
+    version, cluster = clusters.stdout.split()[:2]
+    done = subprocess.run(
+        ["pg_ctlcluster", version, cluster, "restart", "-m", "fast"], capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+# -- the fleet -----------------------------------------------------------------------------
+
+
+class Fleet:
+    """Worker processes that the chaos kills and restarts (same executor id, so they resume)."""
+
+    def __init__(self, workers: list[WorkerProcess]) -> None:
+        self.workers = workers
+        self.kills = 0
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start()
+        for worker in self.workers:
+            worker.wait_ready(120)
+
+    def kill_one(self, rng: random.Random) -> None:
+        with self.lock:
+            worker = rng.choice(self.workers)
+            worker.kill()
+            self.kills += 1
+        time.sleep(rng.uniform(0.2, 2.0))  # down for a moment: BODs and notifications pile up
+        with self.lock:
+            worker.start()
+        worker.wait_ready(120)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+
+# -- faults --------------------------------------------------------------------------------
+
+
+def faults_on(box: Sandbox, amazon: httpx.Client, seed: int) -> None:
+    amazon.post(
+        "/_sim/faults",
+        json={"error_rates": {"429": 0.05, "500": 0.02, "503": 0.02}, "seed": seed},
+    ).raise_for_status()
+    httpx.post(
+        f"{box.m3.url}/_sim/faults",
+        timeout=CONTROL_TIMEOUT_S,
+        json={
+            "timeout_share": 0.02,
+            "timeout_s": 4.0,
+            "error_500_share": 0.03,
+            "reset_share": 0.02,
+            "seed": seed,
+        },
+    ).raise_for_status()
+
+
+def storm(amazon: httpx.Client, seconds: float, seed: int) -> None:
+    """A 429 storm on top of the background faults."""
+    amazon.post(
+        "/_sim/faults",
+        json={
+            "error_rates": {"429": 0.05, "500": 0.02, "503": 0.02},
+            "storm": {"seconds": seconds},
+            "seed": seed,
+        },
+    ).raise_for_status()
+
+
+def faults_off(box: Sandbox, amazon: httpx.Client) -> None:
+    amazon.post("/_sim/faults", json={}).raise_for_status()
+    httpx.post(f"{box.m3.url}/_sim/faults", json={}, timeout=CONTROL_TIMEOUT_S).raise_for_status()
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def _expected_incidents(box: Sandbox, order_id: str, unknown: set[str]) -> frozenset[str]:
+    order = box.account.get_order(order_id)
+    found = set()
+    if order is not None:
+        if any(line.sku in unknown for line in order.lines):
+            found.add("sku_unknown")
+        if order.ship_to is not None and fit_address(order.ship_to, allow_truncation=False)[1]:
+            found.add("address_invalid")
+    return frozenset(found)
+
+
+def _active_incidents(url: str) -> list[tuple[str, str | None]]:
+    engine = create_engine(url, pool_size=1)
+    try:
+        rows = incidents.list_incidents(engine, status=None, limit=1_000_000)
+    except sa.exc.SQLAlchemyError:
+        return []
+    finally:
+        engine.dispose()
+    return [(r["category"], r["subject"]) for r in rows if r["status"] in incidents.ACTIVE]
+
+
+def _final_state(box: Sandbox, world: World, url: str, ids: list[str]) -> tuple[FinalState, list[str]]:
+    amazon_status = {}
+    for order_id in ids:
+        order = box.account.get_order(order_id)
+        amazon_status[order_id] = order.status.value if order else "UNKNOWN"
+    cuors = [order["cuor"] for order in box.m3_store.orders()]
+    gl = box.m3_store.gl_batches_by_key()
+    final = FinalState(
+        amazon_status=amazon_status,
+        m3_cuors=cuors,
+        gl_batches=dict(gl),
+        incidents=_active_incidents(url),
+    )
+    # Seller shipments M3 made that Amazon does not show as shipped (a lost confirmation).
+    unconfirmed = []
+    for order_id in sorted(world.stats.delivered_orders):
+        order = box.account.get_order(order_id)
+        if order is None or order.channel is not FulfillmentChannel.MERCHANT:
+            continue
+        if order_id in world_partly(world):
+            continue
+        if order.status is not OrderStatus.SHIPPED:
+            unconfirmed.append(order_id)
+    return final, unconfirmed
+
+
+def world_partly(world: World) -> set[str]:
+    """Orders the warehouse has shipped only in part so far."""
+    return set(getattr(world, "_partly", set()))
+
+
+def _settled(box: Sandbox, url: str, history: History) -> bool:
+    """Every clean order in M3 (or cancelled by Amazon), every bad one in an incident."""
+    cuors = {order["cuor"] for order in box.m3_store.orders()}
+    subjects = {subject for _, subject in _active_incidents(url)}
+    for order_id, bad in history.amazon_orders.items():
+        if bad:
+            if order_id not in subjects:
+                return False
+            continue
+        order = box.account.get_order(order_id)
+        if order_id not in cuors and (order is None or order.status is not OrderStatus.CANCELLED):
+            return False
+    return True
+
+
+def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[str, Any]:
+    rng = random.Random(seed)
+    cleanup: Callable[[], None] | None = None
+    if database == "sqlite":
+        url = f"sqlite:///{workdir / 'chaos.sqlite'}"
+    else:
+        url, cleanup = _postgres_database()
+    catalog = build_catalog(size=CATALOG_SIZE)
+    unknown = {item.sku for item in rng.sample(catalog, profile.unknown_skus)}
+    box = Sandbox.start(
+        workdir / "sandbox",
+        catalog_size=CATALOG_SIZE,
+        m3_unknown_skus=tuple(sorted(unknown)),
+    )
+    verify = ssl.create_default_context(cafile=str(box.tls.ca_cert))
+    amazon = httpx.Client(base_url=box.amazon.url, verify=verify, timeout=CONTROL_TIMEOUT_S)
+    world = World(box, seed=seed, partial_share=0.2)
+    web_port = _free_port()
+    config = box.config(url, visibility_timeout_s=10, executor_id="chaos-1")
+    config["m3"]["timeout_s"] = 3.0
+    config["web"] = {"port": web_port}
+    workers = [WorkerProcess(config, workdir, "worker-1", web=True)]
+    fleet = Fleet(workers)
+    history = History()
+    started = time.monotonic()
+    try:
+        fleet.start()
+        # M3 (ION) sends its BODs to the worker's IMS endpoint, some twice, and keeps retrying
+        # for about a minute and a half while the worker is down.
+        ims = {"url": f"http://127.0.0.1:{web_port}/service", "token": IMS_TOKEN, "attempts": 10}
+        httpx.post(
+            f"{box.m3.url}/_sim/ims",
+            json={**ims, "duplicate_share": 0.1, "seed": seed},
+            timeout=CONTROL_TIMEOUT_S,
+        ).raise_for_status()
+        amazon.post(
+            "/_sim/notifications/options",
+            json={
+                "duplicate_share": profile.duplicate_share,
+                "reorder_share": profile.reorder_share,
+                "seed": seed,
+            },
+        ).raise_for_status()
+        faults_on(box, amazon, seed)
+
+        # The chaos monkey: kills spread over the time the orders take to arrive and settle.
+        done = threading.Event()
+
+        def monkey() -> None:
+            while fleet.kills < profile.kills and not done.is_set():
+                time.sleep(rng.uniform(2.0, 6.0))
+                if done.is_set():
+                    return
+                try:
+                    fleet.kill_one(rng)
+                    log(f"killed and restarted a worker ({fleet.kills}/{profile.kills})")
+                except Exception as exc:  # the driver reports it; the verdict decides
+                    log(f"kill failed: {exc}")
+
+        chaos = threading.Thread(target=monkey, name="chaos-monkey", daemon=True)
+        chaos.start()
+
+        ids: list[str] = []
+        batch_seed = seed * 1000
+        while len(ids) < profile.orders:
+            batch_seed += 1
+            count = min(profile.batch, profile.orders - len(ids))
+            scenario = box.generate(
+                count,
+                seed=batch_seed,
+                duplicate_share=0.0,  # the notification options above duplicate and reorder
+                unfit_address_share=profile.unfit_address_share,
+            )
+            new = list(scenario["order_ids"])
+            ids += new
+            for order_id in new:
+                history.amazon_orders[order_id] = _expected_incidents(box, order_id, unknown)
+            clean = [i for i in new if not history.amazon_orders[i]]
+            world.cancel([i for i in clean if rng.random() < profile.cancel_share])
+            if rng.random() < 0.3:
+                storm(amazon, 3.0, batch_seed)
+            world.step()
+            time.sleep(0.5)
+        log(f"{len(ids)} orders taken by Amazon; waiting for the monkey ({fleet.kills} kills so far)")
+        while chaos.is_alive():  # the monkey has kills left
+            world.step()
+            time.sleep(0.5)
+        if database == "postgresql":
+            log("restarting PostgreSQL")
+            if not restart_postgresql():
+                raise RuntimeError("could not restart PostgreSQL (pg_ctlcluster)")
+        done.set()
+        chaos.join()
+        faults_off(box, amazon)
+        log("faults off; letting the world settle")
+        deadline = time.monotonic() + profile.settle_timeout_s
+        quiet = 0
+        while time.monotonic() < deadline:
+            world.step()
+            if _settled(box, url, history):
+                quiet += 1
+                if quiet >= 10:  # settled, and stays so while the world moves on
+                    break
+            else:
+                quiet = 0
+            time.sleep(0.5)
+        final, unconfirmed = _final_state(box, world, url, ids)
+        verdict = check(history, final)
+        counters = verdict.as_json(
+            database=database,
+            orders=len(ids),
+            worker_kills=fleet.kills,
+            postgresql_restarts=1 if database == "postgresql" else 0,
+            seller_shipments_not_confirmed=len(unconfirmed),
+            bods_sent=httpx.get(f"{box.m3.url}/_sim/ims", timeout=CONTROL_TIMEOUT_S).json().get("sent", 0),
+            elapsed_s=round(time.monotonic() - started, 1),
+        )
+        if unconfirmed:
+            counters["verdict"] = "fail"
+            counters["examples"]["seller_shipments_not_confirmed"] = unconfirmed[:10]
+        return counters
+    finally:
+        fleet.stop()
+        amazon.close()
+        world.close()
+        box.stop()
+        if cleanup:
+            cleanup()
+
+
+def main() -> int:
+    profile_name = os.environ.get("CHAOS_PROFILE", "full")
+    profile = PROFILES[profile_name]
+    databases = os.environ.get("CHAOS_DATABASES", "sqlite,postgresql").split(",")
+    seed = int(os.environ.get("CHAOS_SEED", "7"))
+    runs = []
+    for database in databases:
+        log(f"profile {profile_name} on {database}")
+        with tempfile.TemporaryDirectory(prefix=f"m3a-chaos-{database}-") as tmp:
+            try:
+                runs.append(run_once(database, profile, seed, Path(tmp)))
+            except Exception as exc:
+                log(traceback.format_exc())
+                runs.append({"database": database, "error": repr(exc), "verdict": "fail"})
+            log(json.dumps(runs[-1]))
+    verdict = "pass" if all(run["verdict"] == "pass" for run in runs) else "fail"
+    totals: dict[str, int] = {}
+    for run in runs:
+        for key, value in run.items():
+            if isinstance(value, int) and key not in ("orders", "elapsed_s"):
+                totals[key] = totals.get(key, 0) + value
+    print(json.dumps({**totals, "profile": profile_name, "runs": runs, "verdict": verdict}))
+    return 0 if verdict == "pass" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
