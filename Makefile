@@ -22,11 +22,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Every benchmark script in bench/ (harness.py is the shared harness, not a benchmark).
+# Every benchmark script in bench/ (harness.py is the shared harness, summary.py writes
+# bench/results/SUMMARY.md from the JSON results at the end). BENCH_QUICK=1: shorter runs where a
+# script offers them (bench/scale_out.py).
 bench: $(STAMP)
-	@for script in $$(ls bench/*.py | grep -v harness.py); do \
+	@for script in $$(ls bench/*.py | grep -v -e harness.py -e summary.py); do \
 		echo "== $$script"; $(BIN)/python $$script || exit 1; \
 	done
+	$(BIN)/python bench/summary.py
 
 # The chaos suite: the product under kills and faults, then the checker's verdict as one JSON
 # object (exit status 1 on "fail"). CHAOS_PROFILE=ci is the shorter profile CI runs;

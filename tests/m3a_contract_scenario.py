@@ -154,6 +154,7 @@ async def _scenario(client: MIClient, catalog: list, store: SimStore) -> None:
     await x("OIS100MI", "LstHead", {"CUNO": "AMZUS"}, maxrecs=0)
     await x("OIS100MI", "LstLine", {"ORNO": order})
     await x("OIS100MI", "GetLine", {"ORNO": order, "PONR": "1"})
+    await x("OIS100MI", "GetAddress", {"ORNO": order, "ADRT": "1"})  # MCF: the delivery address
     # picking, delivery, invoicing
     dlix = str(next(o for o in store.orders() if o["orno"] == ensured.order_number)["lines"][0]["dlix"])
     common = {"WHLO": "100", "CUNO": "AMZUS", "RIDN": order, "RIDL": "1", "PLSX": "1", **PICK}
@@ -196,6 +197,7 @@ async def _scenario(client: MIClient, catalog: list, store: SimStore) -> None:
     await x("GLS200MI", "GetVoucherHead", voucher)
     await x("GLS200MI", "LstVoucherLines", voucher)
     await x("GLS200MI", "GetVoucherLine", {**voucher, "JRNO": "1", "JSNO": "1"})
+    await x("GLS200MI", "LstVouchersByDt", {"FRDT": "20260301", "TODT": "20260301"})
     await x(
         "OIS100MI",
         "DelBatchHead",

@@ -47,3 +47,12 @@ def pg_reachable() -> bool:
             return True
     except Exception:
         return False
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on right now (for a service a test starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -24,7 +24,7 @@ from m3amazon.config import Settings
 from m3amazon.m3.circuit import CircuitState, StateListener
 from m3amazon.m3.client import MIClient
 from m3amazon.mapping import Mappings, load_mappings
-from m3amazon.ops import db
+from m3amazon.ops import crypto, db
 from m3amazon.ops.alerts import Alert, Alerter, Severity
 from m3amazon.ops.crypto import EncryptingSerializer, PiiCipher
 
@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 #: The queue every Amazon order change, M3 shipment and invoice goes through, partitioned by the
 #: Amazon order id.
 ORDER_QUEUE = "amazon-orders"
+#: The queue of Multi-Channel Fulfillment runs (flows/mcf.py), partitioned by M3 order number.
+MCF_QUEUE = "mcf-orders"
+#: The queue of the inventory sync's runs (flows/inventory.py, flows/fba_inventory.py): one at a
+#: time across all workers, so pushes of quantities never overlap.
+INVENTORY_QUEUE = "inventory"
 
 
 @dataclass
@@ -121,6 +126,8 @@ async def start_engine(settings: Settings, *, process_queues: bool = True) -> Ru
     """
     global _runtime
     mappings = load_mappings(settings.mapping_file)
+    keys = settings.security.keys()  # personal data in the product's own tables: encrypted at rest
+    crypto.use_for_storage(PiiCipher(keys) if keys else None)
     engine = db.create_engine(settings.database_url)
     db.create_tables(engine)
     governed = settings.amazon.governor
@@ -148,6 +155,15 @@ async def start_engine(settings: Settings, *, process_queues: bool = True) -> Ru
             # serialised while different orders proceed in parallel.
             partition_concurrency=1,
             polling_interval_sec=settings.engine.queue_polling_s,
+        )
+        await DBOS.register_queue_async(
+            MCF_QUEUE,
+            worker_concurrency=settings.engine.worker_concurrency,
+            partition_concurrency=1,  # one run at a time per M3 order
+            polling_interval_sec=settings.engine.queue_polling_s,
+        )
+        await DBOS.register_queue_async(
+            INVENTORY_QUEUE, concurrency=1, polling_interval_sec=settings.engine.queue_polling_s
         )
     log.info(
         "engine started (executor %s, database %s)",

@@ -14,6 +14,10 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from m3amazon.cli_ops import incidents_app, order_app
+from m3amazon.cli_pii import pii_app
+from m3amazon.cli_settlement import settlement_app
+from m3amazon.cli_users import users_app
+from m3amazon.cli_workers import workers_app
 from m3amazon.config import Settings
 
 app = typer.Typer(help="Integration between Infor M3 and Amazon's Selling Partner API.", no_args_is_help=True)
@@ -29,6 +33,10 @@ amazon_app = typer.Typer(help="Set up and look at the Amazon side (SP-API).", no
 app.add_typer(amazon_app, name="amazon")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(order_app, name="order")
+app.add_typer(users_app, name="users")
+app.add_typer(workers_app, name="workers")
+app.add_typer(pii_app, name="pii")
+app.add_typer(settlement_app, name="settlement")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML settings file (default: $M3AMAZON_CONFIG)")
@@ -77,6 +85,9 @@ def demo(
         float, typer.Option(min=0.0, max=1.0, help="Share of orders the buyer cancels before shipment")
     ] = 0.0,
     afn_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of FBA orders")] = 0.3,
+    mcf_orders: Annotated[
+        int, typer.Option(min=0, help="Web shop orders in M3 that Amazon ships from FBA (MCF)")
+    ] = 5,
     exit_when_done: Annotated[
         bool, typer.Option("--exit", help="Stop once every order has reached its end")
     ] = False,
@@ -96,6 +107,7 @@ def demo(
         unfit_address_share=unfit_address_share,
         cancel_share=cancel_share,
         afn_share=afn_share,
+        mcf_orders=mcf_orders,
         exit_when_done=exit_when_done,
         as_json=as_json,
         port=port,
@@ -113,10 +125,12 @@ def run(
     intake: Annotated[bool, typer.Option(help="Take notifications from SQS")] = True,
 ) -> None:
     """Run the service (engine, SQS intake, web) until SIGINT/SIGTERM."""
+    from m3amazon.ops.logs import setup_logging
     from m3amazon.service import run_service
 
     settings = _load(config)
-    _setup_logging(settings.log_level)
+    # JSON lines with correlation ids, personal data and secrets redacted (or text: log_format)
+    setup_logging(settings.log_level, settings.log_format, QUIET_LOGGERS)
     asyncio.run(run_service(settings, web=web, intake=intake))
 
 

@@ -257,11 +257,124 @@ class EngineSettings(BaseModel):
     queue_polling_s: float = Field(default=0.1, gt=0)
     #: How often the watchdog looks for workflows that died of an unexpected error (ops/watchdog.py).
     watchdog_interval_s: float = Field(default=30.0, gt=0)
+    #: How often this worker records its heartbeat in the database (ops/workers.py).
+    heartbeat_interval_s: float = Field(default=5.0, gt=0)
+    #: A worker whose heartbeat is older than this is dead: a live worker takes over its unfinished
+    #: workflows (one worker does, under a lease). Keep it well above heartbeat_interval_s.
+    heartbeat_timeout_s: float = Field(default=60.0, gt=0)
+    #: Take over the unfinished workflows of dead workers automatically (else: `m3amazon workers recover`).
+    takeover: bool = True
+
+
+class FbaReconciliationSettings(BaseModel):
+    """FBA -> M3: Amazon's FBA stock compared with M3's FBA warehouse (flows/fba_inventory.py)."""
+
+    #: Off until M3's FBA warehouse was loaded from Amazon's stock once (docs/operations.md):
+    #: before that every SKU would differ and become an incident.
+    enabled: bool = False
+    #: "adjust": differences up to `max_adjust_units` are booked in M3 (MMS850MI AddAdjust);
+    #: "report_only": every difference is only reported (an incident), nothing is booked.
+    mode: Literal["adjust", "report_only"] = "adjust"
+    #: Largest difference (in units, either way) booked without a person looking at it.
+    max_adjust_units: int = Field(default=10, ge=0)
+    #: Transaction reason (RSCD, MMS850MI) of the adjustments.
+    reason_code: str = Field(default="AMZ", max_length=3)
+    #: Partner (E0PA) and message type (E065) of the MMS850MI set-up for these adjustments.
+    partner: str = Field(default="AMAZON", max_length=17)
+    message_type: str = Field(default="ADJ", max_length=6)
+    #: How often Amazon's FBA stock is read in full (getInventorySummaries), in seconds.
+    interval_s: float = Field(default=3600.0, ge=1)
+
+
+class SettlementSettings(BaseModel):
+    """Settlements into M3's general ledger (flows/settlement.py; the GL table is the mapping's `gl:`)."""
+
+    #: Look for new settlement reports (getReports, REPORT_PROCESSING_FINISHED) in `m3amazon run`.
+    enabled: bool = True
+    #: How often, in seconds (Amazon publishes a settlement about every two weeks).
+    interval_s: float = Field(default=3600.0, gt=0)
+    #: The first look after the start, in seconds.
+    first_after_s: float = Field(default=60.0, ge=0)
+    #: Reports created within this many days are considered (Amazon keeps them 90).
+    lookback_days: int = Field(default=90, ge=1, le=90)
+
+
+class InventorySettings(BaseModel):
+    """Inventory sync: M3 available stock -> Amazon's seller-fulfilled quantity (flows/inventory.py)."""
+
+    enabled: bool = True
+    #: Marketplaces whose listings get the quantity (default: all of amazon.marketplaces).
+    marketplaces: list[str] = Field(default_factory=list)
+    #: How often changed SKUs are pushed (and the open feeds looked at), in seconds.
+    push_interval_s: float = Field(default=2.0, gt=0)
+    #: Delta poll of M3 balances (OIS100MI LstNewBalances by LMTS), in seconds; 0 turns it off.
+    poll_interval_s: float = Field(default=300.0, ge=0)
+    #: Poll rows carry no change time: they are versioned this long before the poll started, so a
+    #: balance BOD of a change the poll just missed still wins over the poll's older figure.
+    poll_version_lag_s: float = Field(default=30.0, ge=0)
+    #: Full reconciliation: every SKU recomputed and sent again, daily at this UTC hour.
+    reconcile_hour_utc: int | None = Field(default=2, ge=0, le=23)
+    #: Run a full reconciliation when the service starts.
+    reconcile_on_start: bool = True
+    #: Up to this many changed SKUs go one by one through patchListingsItem; more go as a feed.
+    patch_max: int = Field(default=20, ge=0)
+    #: Messages per JSON_LISTINGS_FEED (Amazon's limit is 25,000).
+    feed_max_messages: int = Field(default=25_000, ge=1, le=25_000)
+    #: A feed still IN_QUEUE/IN_PROGRESS after this many seconds raises an alert.
+    feed_stuck_after_s: float = Field(default=3600.0, gt=0)
+    fba: FbaReconciliationSettings = Field(default_factory=FbaReconciliationSettings)
+
+
+class McfSettings(BaseModel):
+    """Multi-Channel Fulfillment: M3 orders of other channels shipped by Amazon from FBA (flows/mcf.py)."""
+
+    enabled: bool = True
+    #: M3 order types (ORTP) whose orders Amazon ships; the poll searches for these.
+    order_types: list[str] = Field(default_factory=lambda: ["MCF"])
+    #: M3 warehouses (WHLO) whose orders Amazon ships, whatever their order type (orders of the
+    #: Amazon channels' own order types, m3.channels and m3.default_ortp, never are).
+    warehouses: list[str] = Field(default_factory=list)
+    #: Amazon's shipping speed for these orders: Standard, Expedited, Priority or ScheduledDelivery.
+    shipping_speed: Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"] = "Standard"
+    #: What Amazon does when stock is short: FillOrKill (nothing ships, the order is Unfulfillable)
+    #: or FillAllAvailable (what is there ships, the order ends CompletePartialled).
+    fulfillment_policy: Literal["FillOrKill", "FillAllAvailable"] = "FillOrKill"
+    #: Ask getFulfillmentPreview first; an order Amazon says it cannot ship becomes an incident
+    #: instead of an Unfulfillable fulfillment order.
+    preview: bool = True
+    #: sellerFulfillmentOrderId = prefix + M3 order number (at most 40 characters in all).
+    request_id_prefix: str = Field(default="M3-", max_length=20)
+    #: Marketplace the fulfillment orders are placed in (default: the first of amazon.marketplaces).
+    marketplace_id: str | None = None
+    #: Poll of M3 (OIS100MI SearchHead by order type) for orders a lost BOD did not announce, and
+    #: of Amazon (listAllFulfillmentOrders) for status changes a lost notification did not, in seconds.
+    poll_interval_s: float = Field(default=300.0, gt=0)
+    #: How often FULFILLMENT_ORDER_STATUS notifications are taken from the event inbox, in seconds.
+    inbox_interval_s: float = Field(default=1.0, gt=0)
+    #: An order whose last run ended in a retryable incident (M3 or Amazon unavailable, FBA out of
+    #: stock) is tried again by the M3 poll at most this often, in seconds.
+    retry_interval_s: float = Field(default=300.0, gt=0)
 
 
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
+    #: Secure flag of the console's session cookie: "auto" sets it when the request came over TLS
+    #: (directly, or through a proxy uvicorn trusts for X-Forwarded-Proto), "always" and "never" insist.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    #: A console session ends this long after login, or after this long without a request.
+    session_max_age_s: int = Field(default=12 * 3600, ge=60)
+    session_idle_s: int = Field(default=3600, ge=60)
+    #: Login throttling: after this many failed logins for one user name (or from one address) within
+    #: the window, further attempts are refused until the window has passed.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: int = Field(default=900, ge=1)
+    #: When set, GET /metrics needs `Authorization: Bearer <token>` (it never holds personal data).
+    metrics_token: SecretStr | None = None
+    metrics_token_file: Path | None = None
+
+    def metrics_token_value(self) -> str | None:
+        return read_secret(self.metrics_token, self.metrics_token_file, "the metrics token")
 
 
 class InvoicingSettings(BaseModel):
@@ -292,6 +405,11 @@ class SecuritySettings(BaseModel):
 
     pii_keys: SecretStr | None = None
     pii_keys_file: Path | None = None
+    #: Buyer names, addresses, phones and emails are removed this many days after the work on an
+    #: order finished (it was delivered and invoiced); Amazon's Data Protection Policy: 30 days.
+    pii_retention_days: float = Field(default=30.0, ge=0)
+    #: How often the running service applies the retention rule (ops/retention.py), in seconds.
+    pii_purge_interval_s: float = Field(default=3600.0, gt=0)
 
     def keys(self) -> list[str] | None:
         """The configured keys, or None when encryption at rest is not configured."""
@@ -318,11 +436,17 @@ class Settings(BaseSettings):
     amazon: AmazonSettings = Field(default_factory=AmazonSettings)
     m3: M3Settings = Field(default_factory=M3Settings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    mcf: McfSettings = Field(default_factory=McfSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     invoicing: InvoicingSettings = Field(default_factory=InvoicingSettings)
+    inventory: InventorySettings = Field(default_factory=InventorySettings)
+    settlements: SettlementSettings = Field(default_factory=SettlementSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Log format of `m3amazon run`: "json" (one object per line with correlation ids, personal data
+    #: and secrets redacted; ops/logs.py) or "text".
+    log_format: Literal["json", "text"] = "json"
 
     @field_validator("database_url")
     @classmethod

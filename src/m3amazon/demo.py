@@ -3,7 +3,8 @@
 Starts SQS (moto), the Amazon and M3 simulators and the service (engine, SQS intake, catch-up
 poll, web with the IMS endpoint), lets Amazon take N orders and announce them through SQS (a share
 of the notifications twice), and then lets the world move on: Amazon ships its FBA orders, the
-seller's warehouse ships the others from M3 (some in two parts), buyers cancel a few, M3 invoices.
+seller's warehouse ships the others from M3 (some in two parts), buyers cancel a few, M3 invoices;
+a few web shop orders entered in M3 are shipped by Amazon from FBA (Multi-Channel Fulfillment).
 It waits until every order has reached its end (invoiced, cancelled, or an incident) and reports
 what happened, including the faults it was told to inject, so anyone can compare the two.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,8 +28,10 @@ from rich.table import Table
 from m3amazon import bootstrap
 from m3amazon.amazon.intake import count_deliveries
 from m3amazon.m3.translate import fit_address
-from m3amazon.ops import incidents, trail
+from m3amazon.ops import incidents, trail, users
 from m3amazon.sim.catalog import build_catalog
+from m3amazon.sim.inventory_check import settle_inventory
+from m3amazon.sim.mcf_demo import settle_mcf, start_mcf_orders
 from m3amazon.sim.product import running_product
 from m3amazon.sim.sandbox import Sandbox
 from m3amazon.sim.world import World
@@ -49,6 +53,8 @@ class DemoOptions:
     #: Share of orders the buyer cancels before they ship.
     cancel_share: float = 0.0
     afn_share: float = 0.3
+    #: Web shop orders entered in M3 that Amazon ships from FBA (Multi-Channel Fulfillment).
+    mcf_orders: int = 5
     exit_when_done: bool = False
     as_json: bool = False
     port: int = 8080
@@ -122,6 +128,9 @@ def _summary(
     complete: bool,
 ) -> dict[str, Any]:
     m3 = sandbox.m3_stats()
+    # Amazon's orders only: the web shop's MCF orders are M3 orders too, reported on their own.
+    amazon_ids = set(scenario.get("order_ids", []))
+    by_cuor = {cuor: n for cuor, n in sandbox.m3_store.orders_by_cuor().items() if cuor in amazon_ids}
     distinct, deliveries = count_deliveries(rt.engine)
     outcomes = trail.outcome_counts(rt.engine)
     open_incidents = incidents.list_incidents(rt.engine, limit=100_000)
@@ -131,8 +140,8 @@ def _summary(
         "notifications_sent": scenario.get("notifications_sent", 0),
         "notifications_received": deliveries,
         "duplicate_notifications": deliveries - distinct,
-        "m3_orders_created": m3["orders_by_cuor"]["distinct"],
-        "m3_orders_total": m3["orders_total"],
+        "m3_orders_created": len(by_cuor),
+        "m3_orders_total": sum(by_cuor.values()),
         "m3_duplicate_orders": m3["duplicate_orders"],
         "orders_invoiced": outcomes.get("invoiced", 0),
         "orders_cancelled": outcomes.get("cancelled", 0),
@@ -152,7 +161,18 @@ def _print_summary(console: Console, summary: dict[str, Any], opts: DemoOptions)
     for key, value in summary.items():
         table.add_row(key.replace("_", " "), str(value))
     console.print(table)
-    console.print(f"Console: [bold]http://127.0.0.1:{opts.port}[/bold]  (status page, /api/..., /metrics)")
+    console.print(f"Console: [bold]http://127.0.0.1:{opts.port}[/bold]  (console, /api/..., /metrics)")
+
+
+async def _demo_login(rt: bootstrap.Runtime, opts: DemoOptions, console: Console) -> None:
+    """A login for this run only (the demo starts from an empty database every time)."""
+    password = secrets.token_urlsafe(12)
+    await asyncio.to_thread(users.add_user, rt.engine, "demo", password, "admin")  # argon2: not on the loop
+    console.print(
+        f"Console: [bold]http://127.0.0.1:{opts.port}[/bold]  one-time login: "
+        f"[bold]demo[/bold] / [bold]{password}[/bold] (admin, valid for this run)",
+        soft_wrap=True,
+    )
 
 
 async def run_demo(opts: DemoOptions, console: Console | None = None) -> dict[str, Any]:
@@ -177,6 +197,7 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> dict[st
         async with running_product(
             sandbox, database, web_port=opts.port, world=world, stop=stop, executor_id="demo-worker"
         ) as rt:
+            await _demo_login(rt, opts, console)
             started = time.perf_counter()
             scenario = await asyncio.to_thread(
                 sandbox.generate,
@@ -191,9 +212,23 @@ async def run_demo(opts: DemoOptions, console: Console | None = None) -> dict[st
             clean = _clean(sandbox, ids, unknown)
             cancel = rng.sample(clean, round(len(ids) * opts.cancel_share)) if opts.cancel_share else []
             await asyncio.to_thread(world.cancel, cancel)
+            mcf_numbers = await asyncio.to_thread(
+                start_mcf_orders, sandbox, world, catalog, opts.mcf_orders, unknown
+            )
             complete = await _run_world(rt, world, len(ids), opts, console)
+            mcf = await settle_mcf(rt, world, mcf_numbers, timeout_s=opts.timeout_s)
+            inventory = await settle_inventory(  # Amazon's quantities as M3's stock says
+                sandbox.account,
+                sandbox.m3_store,
+                rt,
+                catalog,
+                tick=world.tick_amazon,
+                skip_skus=sorted(unknown),
+            )
             elapsed = time.perf_counter() - started
             summary = await asyncio.to_thread(_summary, sandbox, rt, scenario, faults, elapsed, complete)
+            summary.update(mcf)
+            summary.update(inventory)
             if opts.as_json:
                 print(json.dumps(summary))
             else:

@@ -20,8 +20,13 @@ from m3amazon.amazon.intake import SqsIntake
 from m3amazon.amazon.poll import CatchUpPoll
 from m3amazon.config import Settings
 from m3amazon.flows.dispatch import submit_order_change
+from m3amazon.flows.inventory import InventoryScheduler
+from m3amazon.flows.mcf_intake import McfIntake
+from m3amazon.flows.settlement import SettlementScheduler
 from m3amazon.listen import bind
+from m3amazon.ops.retention import RetentionJob
 from m3amazon.ops.watchdog import WorkflowWatchdog
+from m3amazon.ops.workers import WorkerHeartbeat, dbos_recover
 from m3amazon.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -64,6 +69,17 @@ async def run_service(
         tasks.append(asyncio.create_task(rt.alerter.run(stop), name="alerts"))
         watchdog = WorkflowWatchdog(rt.engine, settings.engine.watchdog_interval_s)
         tasks.append(asyncio.create_task(watchdog.run(stop), name="workflow-watchdog"))
+        heartbeat = WorkerHeartbeat(
+            rt.engine,
+            settings.engine.executor_id,
+            dbos_recover,
+            interval_s=settings.engine.heartbeat_interval_s,
+            timeout_s=settings.engine.heartbeat_timeout_s,
+            takeover=settings.engine.takeover,
+        )
+        tasks.append(asyncio.create_task(heartbeat.run(stop), name="worker-heartbeat"))
+        retention = RetentionJob(rt.engine, settings.security)  # personal data purged when due
+        tasks.append(asyncio.create_task(retention.run(stop), name="pii-retention"))
         if intake and settings.amazon.sqs.queue_url:
             sqs = SqsIntake(settings.amazon.sqs, rt.engine, submit_order_change)
             tasks.append(asyncio.create_task(sqs.run(stop), name="sqs-intake"))
@@ -78,6 +94,14 @@ async def run_service(
                 owner=settings.engine.executor_id,
             )
             tasks.append(asyncio.create_task(poll.run(stop), name="catch-up-poll"))
+        if intake and settings.mcf.enabled:  # Multi-Channel Fulfillment: notifications and polls
+            tasks.append(asyncio.create_task(McfIntake(rt).run(stop), name="mcf-intake"))
+        if intake and settings.inventory.enabled:  # M3 stock -> Amazon, FBA stock -> M3
+            tasks.append(asyncio.create_task(InventoryScheduler(rt).run(stop), name="inventory"))
+        if intake and settings.settlements.enabled:  # settlement reports -> GL batches in M3
+            every = settings.settlements
+            scheduler = SettlementScheduler(every.interval_s, every.first_after_s, every.lookback_days)
+            tasks.append(asyncio.create_task(scheduler.run(stop), name="settlements"))
         if web:
             config = uvicorn.Config(
                 create_app(rt),

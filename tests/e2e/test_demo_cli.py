@@ -40,9 +40,16 @@ def test_demo_creates_every_order_once(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["orders_generated"] == 100
+    assert "one-time login: demo / " in done.stderr  # the console's login for this run
     assert summary["m3_orders_created"] == 100
     assert summary["m3_duplicate_orders"] == 0
     assert summary["incidents"] == 0
+    # Inventory: every catalog SKU got its quantity from M3's stock, and Amazon ends as M3 says.
+    assert summary["inventory_skus_pushed"] == 40
+    assert summary["inventory_skus_out_of_sync"] == 0
+    # MCF: the web shop's orders in M3 were shipped by Amazon from FBA and delivered in M3.
+    assert summary["mcf_orders_created"] == 5
+    assert summary["mcf_orders_delivered_in_m3"] == 5
     assert summary["notifications_sent"] > 100  # a fifth of them went out twice
     assert summary["duplicate_notifications"] == summary["notifications_sent"] - 100
     for key in (

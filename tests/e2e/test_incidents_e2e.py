@@ -29,7 +29,7 @@ from m3amazon.config import M3Settings
 from m3amazon.flows import references
 from m3amazon.m3.client import MIClient
 from m3amazon.m3.lifecycle import ensure_alias
-from m3amazon.ops import audit, incidents, trail, views
+from m3amazon.ops import audit, incidents, trail, users, views
 from m3amazon.service import run_service
 from m3amazon.sim.catalog import build_catalog
 from m3amazon.sim.sandbox import M3_PASSWORD, M3_USER, Sandbox
@@ -129,31 +129,37 @@ async def _scenario(box: Sandbox, tmp_path: Path, database_url: str) -> dict[str
         m3_before = box.m3_stats()
         assert m3_before["duplicate_orders"] == 0
 
+        # Two operators with API tokens (the admin API acts as the authenticated user).
+        as_alice = await asyncio.to_thread(_operator_token, engine, "alice")
+        as_bob = await asyncio.to_thread(_operator_token, engine, "bob")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as web:
+            assert (await web.get("/api/incidents")).status_code == 401  # no anonymous access
             # 2. Accept the top suggestion for SKU_ACCEPTED through the admin API.
             target = only_accepted[0]
-            detail = (await web.get(f"/api/incidents/{target['id']}")).json()
+            detail = (await web.get(f"/api/incidents/{target['id']}", headers=as_alice)).json()
             (problem,) = detail["payload"]["problems"]
             item = problem["suggestions"][0]["item_number"]
             accepted = await web.post(
                 f"/api/incidents/{target['id']}/accept-suggestion",
                 json={"item_number": item},
-                headers={"X-M3Amazon-Actor": "alice"},
+                headers=as_alice,
             )
             assert accepted.status_code == 200, accepted.text
             retried = {r["amazon_order_id"] for r in accepted.json()["retried"]}
             assert retried == {r["subject"] for r in on_accepted}
 
             # 3. Discard an address incident: a reason is required, and audited.
-            refused = await web.post(f"/api/incidents/{unfit['id']}/discard", json={"reason": " "})
+            refused = await web.post(
+                f"/api/incidents/{unfit['id']}/discard", json={"reason": " "}, headers=as_bob
+            )
             assert refused.status_code == 422
             discarded = await web.post(
                 f"/api/incidents/{unfit['id']}/discard",
                 json={"reason": "address corrected with the buyer; order entered by hand"},
-                headers={"X-M3Amazon-Actor": "bob"},
+                headers=as_bob,
             )
             assert discarded.status_code == 200, discarded.text
-            audit_log = (await web.get("/api/audit", params={"action": "discard"})).json()
+            audit_log = (await web.get("/api/audit", params={"action": "discard"}, headers=as_bob)).json()
 
         only_ids = {r["subject"] for r in only_accepted}
         await _until(
@@ -204,6 +210,11 @@ async def _scenario(box: Sandbox, tmp_path: Path, database_url: str) -> dict[str
     finally:
         stop.set()
         await service
+
+
+def _operator_token(engine: Any, name: str) -> dict[str, str]:
+    users.add_user(engine, name, "a long enough password", "operator")
+    return {"Authorization": f"Bearer {users.issue_token(engine, name, 'e2e')}"}
 
 
 async def _alias(box: Sandbox, sku: str) -> str | None:

@@ -41,6 +41,8 @@ class FulfillmentRequest(BaseModel):
     speed: ShippingSpeed = ShippingSpeed.STANDARD
     lines: tuple[FulfillmentLine, ...]
     comment: str | None = Field(default=None, max_length=750)
+    #: Amazon's fulfillmentPolicy when stock is short (None: Amazon's default, FillOrKill).
+    policy: str | None = None
 
 
 class FulfillmentStatus(StrEnum):

@@ -12,20 +12,34 @@ go through one partition of the order queue, so they never overlap.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID, WorkflowHandleAsync
 
 from m3amazon import bootstrap
 from m3amazon.bootstrap import ORDER_QUEUE
-from m3amazon.canonical import FulfillmentChannel, Invoice, Order, OrderChanged, Shipment
+from m3amazon.canonical import (
+    FulfillmentChannel,
+    InventoryPosition,
+    Invoice,
+    Order,
+    OrderChanged,
+    OrderStatus,
+    Shipment,
+)
+from m3amazon.flows.inventory import record_balance_bod
 from m3amazon.flows.invoicing import m3_invoice_reported
+from m3amazon.flows.mcf import McfTrigger, note_mcf_invoice, submit_mcf_change
+from m3amazon.flows.mcf_intake import NEW_ORDER_KEY
 from m3amazon.flows.order_to_cash import amazon_order_changed
 from m3amazon.flows.shipments import m3_shipment_reported
 from m3amazon.m3.ion import bod
 from m3amazon.m3.ion.inbox import StoredBod
 from m3amazon.mapping.status import Action, StatusMapping, from_v0
+from m3amazon.ops import mcf_trail
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +117,8 @@ async def _announce(handle: WorkflowHandleAsync[object], event: OrderChanged, or
 
 
 async def submit_bod(stored: StoredBod) -> bool:
-    """Hand a stored BOD to its flow: SyncShipment and SyncInvoice of Amazon orders.
+    """Hand a stored BOD to its flow: SyncShipment and SyncInvoice of Amazon orders; SyncSalesOrder
+    and the shipments and invoices of M3 orders Amazon ships from FBA (Multi-Channel Fulfillment).
 
     Returns False for nouns no flow takes yet (they stay "received" in the BOD inbox). Every
     document gets a workflow id from the BOD and the document, so a BOD handed over twice (ION
@@ -112,7 +127,9 @@ async def submit_bod(stored: StoredBod) -> bool:
     decoded = bod.decode(stored.payload.encode("utf-8"))
     taken = False
     for index, document in enumerate(decoded.documents):
-        if isinstance(document, Shipment) and document.order_id:
+        if await _taken_by_mcf(stored, index, document):
+            taken = True
+        elif isinstance(document, Shipment) and document.order_id:
             workflow_id = f"m3-shipment:{stored.bod_id}:{index}"
             with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=document.order_id):
                 await DBOS.enqueue_workflow_async(ORDER_QUEUE, m3_shipment_reported, document)
@@ -122,4 +139,44 @@ async def submit_bod(stored: StoredBod) -> bool:
             with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=document.order_id):
                 await DBOS.enqueue_workflow_async(ORDER_QUEUE, m3_invoice_reported, document)
             taken = True
+    if await _taken_by_inventory(decoded.documents):
+        taken = True
     return taken
+
+
+async def _taken_by_inventory(documents: Sequence[object]) -> bool:
+    """SyncInventoryCount: M3 balances for the inventory sync (recorded when newer, then pushed)."""
+    positions = [d for d in documents if isinstance(d, InventoryPosition) and d.source == "m3"]
+    rt = bootstrap._runtime
+    if not positions or rt is None or not rt.settings.inventory.enabled:
+        return False
+    return await record_balance_bod(positions)
+
+
+async def _taken_by_mcf(stored: StoredBod, index: int, document: object) -> bool:
+    """Multi-Channel Fulfillment's part of a BOD: an M3 sales order (created or changed) starts a
+    reconcile of it; an invoice of an MCF order goes to its trail; M3's shipment of an MCF order is
+    the echo of the delivery the MCF flow reported, so nothing is done with it."""
+    rt = bootstrap._runtime
+    if rt is None or not rt.settings.mcf.enabled:
+        return False
+    if isinstance(document, Order):
+        if document.source != "m3":
+            return False
+        key = f"bod:{stored.bod_id}:{index}"
+        if document.status is OrderStatus.UNSHIPPED:
+            known = await asyncio.to_thread(mcf_trail.get, rt.engine, document.order_id)
+            if known is None:
+                key = NEW_ORDER_KEY  # a new order: the poll may find it first, one run for both
+            elif known["outcome"] != "incident" and all(line.quantity for line in document.lines):
+                return True  # no line closed: nothing that matters to an order Amazon already has
+        await submit_mcf_change(McfTrigger(document.order_id, "bod"), key)
+        return True
+    if isinstance(document, Invoice) and document.seller_order_number:
+        orno = await asyncio.to_thread(mcf_trail.order_number_for, rt.engine, document.seller_order_number)
+        if orno is not None and document.seller_order_number == orno:
+            await asyncio.to_thread(note_mcf_invoice, rt.engine, document, orno)
+            return True
+    if isinstance(document, Shipment) and document.order_id:
+        return await asyncio.to_thread(mcf_trail.order_number_for, rt.engine, document.order_id) is not None
+    return False

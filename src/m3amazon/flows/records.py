@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from dbos import DBOS
@@ -17,6 +18,7 @@ from m3amazon.bootstrap import runtime
 from m3amazon.canonical import Order, OrderChanged, masked
 from m3amazon.flows.outcomes import ORDER_FLOW_CATEGORIES, Failure, OrderOutcome, actions_for
 from m3amazon.ops import incidents, metrics, trail
+from m3amazon.ops.alerts import Alert, Severity
 from m3amazon.ops.incidents import Incident
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ async def record_outcome(
     workflow_id = _workflow_id()
     await asyncio.to_thread(_write_outcome, order, event, outcome, workflow_id, resolves)
     metrics.ORDERS.labels(outcome=outcome.outcome).inc()
+    if event is not None and event.event_time is not None:
+        changed = event.event_time if event.event_time.tzinfo else event.event_time.replace(tzinfo=UTC)
+        since = (datetime.now(UTC) - changed).total_seconds()
+        metrics.FLOW_SECONDS.labels(outcome=outcome.outcome).observe(max(0.0, since))
     log.info("order %s: %s %s", outcome.amazon_order_id, outcome.outcome, outcome.m3_order_number or "")
     return outcome
 
@@ -74,9 +80,20 @@ async def report_incident(
             payload=_payload(event, order, group),
             actions=actions_for(tuple(group)),
         )
-        await asyncio.to_thread(incidents.open_incident, rt.engine, incident)
+        incident_id = await asyncio.to_thread(incidents.open_incident, rt.engine, incident)
         for reason in reasons:
             metrics.INCIDENTS.labels(category=category, reason=reason).inc()
+        # People hear of it through the alert routes (ops/alerts.py: grouped per category and window).
+        rt.alerter.raise_alert(
+            Alert(
+                category,
+                Severity.WARNING,
+                f"{category}: order {order_id} needs an operator",
+                body=incident.message,
+                key=f"incident:{incident_id}",
+                subject=order_id,
+            )
+        )
     settled = set(rechecked) - set(by_category)
     if settled:
         await asyncio.to_thread(

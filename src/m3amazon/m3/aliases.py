@@ -73,6 +73,11 @@ async def _aliases(client: MIClient, category: str, qualifier: str | None) -> di
     return aliases
 
 
+async def skus_by_item(client: MIClient, category: str, qualifier: str | None) -> dict[str, list[str]]:
+    """Every item's aliases of `category` (Amazon SKUs): item number -> SKUs (LstAliasViaCat)."""
+    return dict(await _aliases(client, category, qualifier))
+
+
 async def list_item_candidates(
     client: MIClient,
     *,

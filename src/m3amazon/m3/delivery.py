@@ -116,19 +116,29 @@ async def _delivery_lines(client: MIClient, orno: str) -> list[_DeliveryLine]:
     ]
 
 
+def _key(line: M3OrderLine, by_line_number: bool) -> str | None:
+    return str(line.line_number) if by_line_number else line.amazon_item_id
+
+
 def _missing(
-    lines: list[M3OrderLine], quantities: Mapping[str, int | Decimal], orno: str, problems: list[str]
+    lines: list[M3OrderLine],
+    quantities: Mapping[str, int | Decimal],
+    orno: str,
+    problems: list[str],
+    by_line_number: bool = False,
 ) -> list[tuple[M3OrderLine, Decimal]]:
     """Per line, the quantity M3 must still deliver to match Amazon (charge lines included)."""
     items = [line for line in lines if line.charge_kind is None]
-    known = {line.amazon_item_id for line in items}
+    known = {_key(line, by_line_number) for line in items}
     for item_id in sorted(set(quantities) - known):
-        problems.append(f"Amazon item {item_id} has no line in M3 order {orno}")
+        what = "line" if by_line_number else "Amazon item"
+        problems.append(f"{what} {item_id} has no line in M3 order {orno}")
     wanted: list[tuple[M3OrderLine, Decimal]] = []
     for line in items:
-        if line.amazon_item_id is None or line.amazon_item_id not in quantities:
+        key = _key(line, by_line_number)
+        if key is None or key not in quantities:
             continue
-        target = Decimal(str(quantities[line.amazon_item_id]))
+        target = Decimal(str(quantities[key]))
         if target > line.ordered:
             problems.append(
                 f"line {line.line_number} ({line.item_number}): Amazon shipped {target},"
@@ -253,17 +263,19 @@ async def ensure_delivery_reported(
     carrier: str | None = None,
     tracking: str | None = None,
     reporting: PickReporting | None = None,
+    by_line_number: bool = False,
 ) -> DeliveryResult:
     """Bring M3's delivered quantities of order `orno` up to Amazon's shipped quantities.
 
-    `quantities`: Amazon orderItemId (the line CUOR) -> quantity Amazon shipped in total. See the
-    module docstring for the steps; raises `DeliveryShortfall` (an MIError) for what cannot be
-    reported, after reporting the rest.
+    `quantities`: Amazon orderItemId (the line CUOR) -> quantity Amazon shipped in total; with
+    `by_line_number`, M3's line number (PONR) -> quantity instead (Multi-Channel Fulfillment, whose
+    orders come from other channels). See the module docstring for the steps; raises
+    `DeliveryShortfall` (an MIError) for what cannot be reported, after reporting the rest.
     """
     reporting = reporting or PickReporting()
     (head, lines), deliveries = await asyncio.gather(get_order(client, orno), _delivery_lines(client, orno))
     problems: list[str] = []
-    picks = _assign(_missing(lines, quantities, orno, problems), deliveries, problems)
+    picks = _assign(_missing(lines, quantities, orno, problems, by_line_number), deliveries, problems)
     reported: list[ReportedPick] = []
     if picks:
         suffixes = await _picking_lists(client, {delivery.dlix for _, delivery, _ in picks})

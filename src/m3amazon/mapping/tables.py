@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from m3amazon.mapping.gl import GLMapping
+from m3amazon.mapping.inventory import InventoryRules
 from m3amazon.mapping.status import StatusMapping
 
 
@@ -141,6 +143,10 @@ class Mappings(BaseModel):
     addresses: AddressRules = Field(default_factory=AddressRules)
     charges: ChargeMapping = Field(default_factory=ChargeMapping)
     status: StatusMapping = Field(default_factory=StatusMapping)
+    #: Available-to-sell rules for the seller-fulfilled quantity (mapping/inventory.py)
+    inventory: InventoryRules = Field(default_factory=InventoryRules)
+    #: Settlement money -> M3 GL accounts and dimensions (mapping/gl.py)
+    gl: GLMapping = Field(default_factory=GLMapping)
     #: Short hash of the source text, shown in the console and recorded with outcomes
     version: str = ""
 

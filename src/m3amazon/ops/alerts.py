@@ -90,6 +90,10 @@ class Alerter:
         if alert.subject and len(pending.subjects) < self.settings.max_subjects:
             pending.subjects.append(alert.subject)
 
+    def pending(self) -> dict[str, int]:
+        """Alerts collected in the current window, per category (what the next flush will tell)."""
+        return {category: item.count for category, item in sorted(self._pending.items())}
+
     def due(self) -> bool:
         return self._clock() - self._window_started >= self.settings.window_s
 

@@ -108,3 +108,30 @@ class EncryptingSerializer(Serializer):
 
     def name(self) -> str:
         return "m3amazon_encrypted_pickle"
+
+
+#: The cipher for personal data in the product's own tables (set by bootstrap from security.pii_keys;
+#: None: stored as given). One per process, like the engine's serializer.
+_storage_cipher: PiiCipher | None = None
+
+
+def use_for_storage(cipher: PiiCipher | None) -> None:
+    global _storage_cipher
+    _storage_cipher = cipher
+
+
+def seal(text: str) -> str:
+    """`text` as it is stored: encrypted when keys are configured, as given otherwise."""
+    return _storage_cipher.encrypt(text) if _storage_cipher is not None else text
+
+
+def unseal(stored: str) -> str:
+    """The plain text of a stored value (plain values pass through)."""
+    if not is_encrypted(stored):
+        return stored
+    if _storage_cipher is None:
+        raise KeyError_(
+            "a stored value is encrypted but no PII key is configured "
+            "(set security.pii_keys or security.pii_keys_file)"
+        )
+    return _storage_cipher.decrypt(stored)

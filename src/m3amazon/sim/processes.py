@@ -27,7 +27,11 @@ READY_LINE = "engine started"
 class WorkerProcess:
     """`python -m m3amazon run --config FILE --no-web` in its own process group."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path, name: str = "worker") -> None:
+    def __init__(
+        self, config: dict[str, Any], workdir: Path, name: str = "worker", *, web: bool = False
+    ) -> None:
+        """`web`: serve the web surface too (config `web.port`), e.g. the IMS endpoint for BODs."""
+        self.web = web
         workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = workdir / f"{name}.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
@@ -41,7 +45,8 @@ class WorkerProcess:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "m3amazon", "run", "--config", str(self.config_path), "--no-web"],
+                [sys.executable, "-m", "m3amazon", "run", "--config", str(self.config_path)]
+                + ([] if self.web else ["--no-web"]),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -9,7 +9,10 @@ benchmark need them to act as they would in a business day:
   on the M3 simulator), some of them in two parts, with a carrier and a tracking number; M3 then
   reports the delivery and invoices it, and sends SyncShipment and SyncInvoice BODs to our IMS
   endpoint;
-- buyers cancel some orders before they ship.
+- buyers cancel some orders before they ship;
+- the web shop's orders are entered in M3 with the MCF order type (`enter_mcf_orders`), Amazon
+  ships them from FBA stock (`stock_fba` sets what FBA holds), customer service cancels some in M3
+  (`cancel_in_m3`).
 
 All through the simulators' control planes over HTTP, as a test harness outside the product would.
 """
@@ -28,6 +31,8 @@ from m3amazon.sim.sandbox import Sandbox
 
 #: The warehouse the seller ships its own (MFN) orders from in the default settings.
 SELLER_WAREHOUSE = "100"
+#: The M3 customer of the web shop, whose orders Amazon ships from FBA (Multi-Channel Fulfillment).
+WEB_CUSTOMER = "WEBSHOP"
 CARRIERS = ("UPS", "DHL", "FedEx", "USPS", "Royal Mail")
 
 
@@ -38,6 +43,7 @@ class WorldStats:
     partial_deliveries: int = 0
     cancellations: int = 0
     delivered_orders: set[str] = field(default_factory=set)
+    mcf_orders_entered: int = 0
 
 
 class World:
@@ -76,6 +82,57 @@ class World:
                 done += 1
         self.stats.cancellations += done
         return done
+
+    # -- Multi-Channel Fulfillment: M3 orders of other channels that Amazon ships ----------
+    def ensure_web_customer(self, cuno: str = WEB_CUSTOMER) -> str:
+        """The web shop's customer in M3 (the channel MCF orders come from)."""
+        self.sandbox.m3_store.add_customer(cuno, "Web shop orders", cucd="USD", cscd="US", town="Seattle")
+        return cuno
+
+    def stock_fba(self, skus: list[str], on_hand: int, marketplace: str = "ATVPDKIKX0DER") -> None:
+        """FBA holds `on_hand` units of each SKU (0: Amazon cannot ship it)."""
+        for sku in skus:
+            self._amazon.post(
+                "/_sim/inventory", json={"sku": sku, "marketplace": marketplace, "on_hand": on_hand}
+            ).raise_for_status()
+
+    def enter_mcf_orders(
+        self, count: int, *, items: list[str], order_type: str = "MCF", warehouse: str = "FBA"
+    ) -> list[str]:
+        """The web shop's orders entered in M3 with an MCF order type: their order numbers."""
+        cuno = self.ensure_web_customer()
+        numbers = []
+        for n in range(count):
+            lines = [
+                {"itno": itno, "quantity": self.rng.randint(1, 3), "price": "19.90"}
+                for itno in self.rng.sample(items, min(len(items), self.rng.randint(1, 2)))
+            ]
+            spec = {
+                "cuno": cuno,
+                "ortp": order_type,
+                "whlo": warehouse,
+                "cuor": f"WEB-{self.rng.randrange(10**8):08d}-{n}",
+                "address": {
+                    "CUNM": f"Web Buyer {n}",
+                    "CUA1": f"{100 + n} Pine Street",
+                    "TOWN": "Seattle",
+                    "PONO": "98101",
+                    "ECAR": "WA",
+                    "CSCD": "US",
+                },
+                "lines": lines,
+            }
+            response = self._m3.post("/_sim/orders", json=spec)
+            response.raise_for_status()
+            numbers.append(str(response.json()["orno"]))
+        self.stats.mcf_orders_entered += len(numbers)
+        return numbers
+
+    def cancel_in_m3(self, orno: str) -> list[int]:
+        """Customer service cancels an M3 order: its open lines are closed."""
+        response = self._m3.post(f"/_sim/orders/{orno}/cancel")
+        response.raise_for_status()
+        return list(response.json()["closed"])
 
     def step(self) -> dict[str, Any]:
         """Amazon moves its orders one step; the warehouse ships what M3 holds for the seller."""

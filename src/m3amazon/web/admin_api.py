@@ -4,31 +4,40 @@ A thin HTTP face on ops/views.py (what to show) and ops/actions.py (what to do),
 the `m3amazon incidents` and `m3amazon order` commands use. Response models are typed so the
 OpenAPI schema at /docs tells a client exactly what it gets.
 
-Who acts: until users and roles arrive (with CSRF protection, for the console), the actor of an
-action is the `X-M3Amazon-Actor` header, "api" when missing, and the web surface binds to
-loopback by default. Anyone who can reach the port can act: keep it on loopback or behind a proxy
-that authenticates (docs/operations.md).
+Who acts: every route needs a user (web/auth.py): an API token (`Authorization: Bearer ...`) or
+the console's session (with its CSRF token on writes). Reading needs the viewer role, acting the
+operator role; the actor in the audit log is the authenticated user.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, NoReturn
 
-from fastapi import APIRouter, Header, HTTPException, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from pydantic import AfterValidator, BaseModel, Field
 
 from m3amazon.bootstrap import Runtime
 from m3amazon.ops import audit, views
 from m3amazon.ops import incidents as store
 from m3amazon.ops.actions import ActionError, ActionResult, OperatorActions, shared_client
+from m3amazon.ops.users import Principal
+from m3amazon.web.auth import WebAuth
 
-ACTOR_HEADER = "X-M3Amazon-Actor"
 _STATUS = {"not_found": 404, "conflict": 409, "invalid": 422, "unavailable": 503}
 StatusFilter = Literal["open", "retrying", "resolved", "discarded", "all"]
-#: Who acts (until users and roles arrive with the console): the header, "api" when missing.
-Actor = Annotated[str, Header(alias=ACTOR_HEADER, max_length=100)]
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes (written as UTC): answer RFC 3339 times with their offset."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+#: An incident's number (the column is a 32-bit integer on PostgreSQL).
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the incident's number")]
+#: A moment as RFC 3339 with its offset (the schema's `date-time`).
+Moment = Annotated[datetime, AfterValidator(_utc)]
 
 
 # -- response and request models ------------------------------------------------------------
@@ -45,8 +54,8 @@ class IncidentSummary(BaseModel):
     status: str = Field(description="open, retrying, resolved or discarded")
     resolution: str | None = None
     occurrences: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
 
 class IncidentDetail(IncidentSummary):
@@ -76,7 +85,7 @@ class TimelineEntry(BaseModel):
     summary: str
     detail: str | None = None
     workflow_id: str | None = None
-    at: datetime
+    at: Moment
 
 
 class OrderDetail(BaseModel):
@@ -95,20 +104,20 @@ class OrderDetail(BaseModel):
     goods_total: str | None = Field(None, description="decimal as text, exact")
     order_total: str | None = Field(None, description="decimal as text, exact")
     m3_invoiced_total: str | None = Field(None, description="decimal as text, exact")
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Moment | None = None
+    updated_at: Moment | None = None
     timeline: list[TimelineEntry]
     incidents: list[IncidentSummary]
 
 
 class RetriedOrder(BaseModel):
-    incident_id: int
+    incident_id: IncidentId
     amazon_order_id: str
     workflow_id: str
 
 
 class SkippedIncident(BaseModel):
-    incident_id: int
+    incident_id: IncidentId
     reason: str
 
 
@@ -123,7 +132,7 @@ class ActionOutcome(BaseModel):
 
 class AuditRecord(BaseModel):
     id: int
-    at: datetime
+    at: Moment
     actor: str
     action: str
     subject: str
@@ -152,6 +161,24 @@ class CategoryRequest(BaseModel):
     category: str = Field(min_length=1, max_length=40)
 
 
+class Problem(BaseModel):
+    """Why a request was refused: a sentence, or (422 from validation) the fields that are wrong."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    meaning = {
+        401: "no user: send an API token as a bearer token",
+        403: "the user's role does not allow it, or the session's CSRF token is missing",
+        404: "no such order or incident",
+        409: "the incident is not in a state the action applies to",
+        422: "the request is not valid (the fields that are wrong, or a sentence saying why)",
+        503: "the action needs a system that cannot be reached now (M3, the engine)",
+    }
+    return {code: {"model": Problem, "description": meaning[code]} for code in (401, 403, 422, *codes)}
+
+
 # -- the router -----------------------------------------------------------------------------
 
 
@@ -163,11 +190,13 @@ def _outcome(result: ActionResult) -> ActionOutcome:
     return ActionOutcome.model_validate(result.as_dict())
 
 
-def admin_router(actions: OperatorActions) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["admin"])
+def admin_router(actions: OperatorActions, auth: WebAuth) -> APIRouter:
+    """The routes under /api: reading needs a viewer, acting an operator (web/auth.py)."""
+    router = APIRouter(prefix="/api", tags=["admin"], dependencies=[Depends(auth.api("viewer"))])
     engine = actions.engine
+    operator = Depends(auth.api("operator"))
 
-    @router.get("/orders/{amazon_order_id}", response_model=OrderDetail)
+    @router.get("/orders/{amazon_order_id}", response_model=OrderDetail, responses=_errors(404))
     async def get_order(amazon_order_id: str) -> OrderDetail:
         view = await asyncio.to_thread(views.order_view, engine, amazon_order_id)
         if view is None:
@@ -181,7 +210,7 @@ def admin_router(actions: OperatorActions) -> APIRouter:
             }
         )
 
-    @router.get("/incidents", response_model=list[IncidentSummary])
+    @router.get("/incidents", response_model=list[IncidentSummary], responses=_errors())
     async def list_incidents(
         status: StatusFilter = "open",
         category: str | None = None,
@@ -196,49 +225,61 @@ def admin_router(actions: OperatorActions) -> APIRouter:
         )
         return [views.incident_summary(r) for r in rows]  # payloads one incident at a time
 
-    @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-    async def get_incident(incident_id: int) -> dict[str, Any]:
+    @router.get("/incidents/{incident_id}", response_model=IncidentDetail, responses=_errors(404))
+    async def get_incident(incident_id: IncidentId) -> dict[str, Any]:
         row = await asyncio.to_thread(store.get_incident, engine, incident_id)
         if row is None:
             raise HTTPException(404, f"there is no incident {incident_id}")
         return views.incident_detail(row)
 
-    @router.post("/incidents/retry-category", response_model=ActionOutcome)
-    async def retry_category(body: CategoryRequest, actor: Actor = "api") -> ActionOutcome:
+    @router.post("/incidents/retry-category", response_model=ActionOutcome, responses=_errors(503))
+    async def retry_category(body: CategoryRequest, who: Principal = operator) -> ActionOutcome:
         try:
-            return _outcome(await actions.retry_category(body.category, actor))
+            return _outcome(await actions.retry_category(body.category, who.username))
         except ActionError as exc:
             _fail(exc)
 
-    @router.post("/incidents/{incident_id}/retry", response_model=ActionOutcome)
+    @router.post(
+        "/incidents/{incident_id}/retry", response_model=ActionOutcome, responses=_errors(404, 409, 503)
+    )
     async def retry(
-        incident_id: int, body: RetryRequest | None = None, actor: Actor = "api"
+        incident_id: IncidentId, body: RetryRequest | None = None, who: Principal = operator
     ) -> ActionOutcome:
         try:
             return _outcome(
-                await actions.retry_incident(incident_id, actor, reason=body.reason if body else None)
+                await actions.retry_incident(incident_id, who.username, reason=body.reason if body else None)
             )
         except ActionError as exc:
             _fail(exc)
 
-    @router.post("/incidents/{incident_id}/discard", response_model=ActionOutcome)
-    async def discard(incident_id: int, body: DiscardRequest, actor: Actor = "api") -> ActionOutcome:
+    @router.post(
+        "/incidents/{incident_id}/discard", response_model=ActionOutcome, responses=_errors(404, 409)
+    )
+    async def discard(
+        incident_id: IncidentId, body: DiscardRequest, who: Principal = operator
+    ) -> ActionOutcome:
         try:
-            return _outcome(await actions.discard_incident(incident_id, actor, body.reason))
+            return _outcome(await actions.discard_incident(incident_id, who.username, body.reason))
         except ActionError as exc:
             _fail(exc)
 
-    @router.post("/incidents/{incident_id}/accept-suggestion", response_model=ActionOutcome)
-    async def accept_suggestion(incident_id: int, body: AcceptRequest, actor: Actor = "api") -> ActionOutcome:
+    @router.post(
+        "/incidents/{incident_id}/accept-suggestion",
+        response_model=ActionOutcome,
+        responses=_errors(404, 409, 503),
+    )
+    async def accept_suggestion(
+        incident_id: IncidentId, body: AcceptRequest, who: Principal = operator
+    ) -> ActionOutcome:
         try:
             result = await actions.accept_suggestion(
-                incident_id, actor, body.item_number, body.target, sku=body.sku
+                incident_id, who.username, body.item_number, body.target, sku=body.sku
             )
         except ActionError as exc:
             _fail(exc)
         return _outcome(result)
 
-    @router.get("/audit", response_model=list[AuditRecord])
+    @router.get("/audit", response_model=list[AuditRecord], responses=_errors())
     async def audit_log(
         subject: str | None = None,
         actor: str | None = None,

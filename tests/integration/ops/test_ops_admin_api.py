@@ -1,7 +1,7 @@
-"""The admin API over HTTP (ASGI transport): the views and actions of ops/, typed, with the actor header.
+"""The admin API over HTTP (ASGI transport): the views and actions of ops/, typed, as an authenticated user.
 
-A real SQLite database; the enqueue is the injected seam (a worker passes flows.dispatch.retry_order,
-which the end-to-end test exercises).
+A real SQLite database and the worker's secured surface (API tokens, roles); the enqueue is the
+injected seam (a worker passes flows.dispatch.retry_order, which the end-to-end test exercises).
 """
 
 from __future__ import annotations
@@ -13,27 +13,32 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from m3amazon.mapping import load_mappings
-from m3amazon.ops import incidents, trail
+from m3amazon.ops import incidents, trail, users
 from m3amazon.ops.actions import OperatorActions
 from m3amazon.ops.incidents import Incident, open_incident
-from m3amazon.web.admin_api import ACTOR_HEADER, admin_router
 from ops_samples import RecordingEnqueue, make_engine, order_incident, problem, unknown_sku
+from web_samples import PASSWORD, bearer, client_for, secured_app
 
 ORDER = "113-0000001-0000001"
 
 
 async def _client(tmp_path: Path) -> tuple[httpx.AsyncClient, Any, RecordingEnqueue]:
+    """A client authenticated as the operator `api` (an API token)."""
     engine = make_engine(tmp_path)
     enqueue = RecordingEnqueue()
-    app = FastAPI()
-    app.include_router(
-        admin_router(OperatorActions(engine=engine, enqueue=enqueue, mappings=lambda: load_mappings(None)))
+    app = secured_app(
+        engine, OperatorActions(engine=engine, enqueue=enqueue, mappings=lambda: load_mappings(None))
     )
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://admin")
-    return client, engine, enqueue
+    users.add_user(engine, "api", PASSWORD, "operator")
+    token = users.issue_token(engine, "api", "test")
+    return client_for(app, headers=bearer(token)), engine, enqueue
+
+
+def _token_of(engine: Any, username: str) -> dict[str, str]:
+    users.add_user(engine, username, PASSWORD, "operator")
+    return bearer(users.issue_token(engine, username, "test"))
 
 
 @pytest.fixture
@@ -141,7 +146,7 @@ def test_a_bod_payload_is_shown_as_read_and_masked_never_as_received(tmp_path: P
     run(scenario())
 
 
-def test_actions_take_the_actor_header_and_answer_with_the_outcome(tmp_path: Path) -> None:
+def test_actions_are_done_as_the_authenticated_user_and_answer_with_the_outcome(tmp_path: Path) -> None:
     async def scenario() -> None:
         client, engine, enqueue = await _client(tmp_path)
         async with client:
@@ -153,7 +158,7 @@ def test_actions_take_the_actor_header_and_answer_with_the_outcome(tmp_path: Pat
                 engine, "113-0000001-0000004", "address_invalid", [problem("ADDRESS_DOES_NOT_FIT", "x")]
             )
 
-            response = await client.post(f"/api/incidents/{first}/retry", headers={ACTOR_HEADER: "alice"})
+            response = await client.post(f"/api/incidents/{first}/retry", headers=_token_of(engine, "alice"))
             assert response.status_code == 200, response.text
             body = response.json()
             assert body["action"] == "retry" and body["incident"]["status"] == "retrying"
@@ -212,27 +217,23 @@ def test_actions_take_the_actor_header_and_answer_with_the_outcome(tmp_path: Pat
     run(scenario())
 
 
-def test_the_openapi_schema_names_the_models(tmp_path: Path) -> None:
+def test_the_openapi_schema_names_the_models_and_the_bearer_scheme(tmp_path: Path) -> None:
     async def scenario() -> None:
         engine = make_engine(tmp_path)
-        app = FastAPI()
-        app.include_router(
-            admin_router(
-                OperatorActions(
-                    engine=engine, enqueue=RecordingEnqueue(), mappings=lambda: load_mappings(None)
-                )
-            )
-        )
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://admin"
-        ) as client:
-            schema = (await client.get("/openapi.json")).json()
+        users.add_user(engine, "reader", PASSWORD, "viewer")
+        async with client_for(secured_app(engine)) as client:
+            assert (await client.get("/openapi.json")).status_code == 401  # no anonymous schema
+            reader = bearer(users.issue_token(engine, "reader", "docs"))
+            schema = (await client.get("/openapi.json", headers=reader)).json()
         engine.dispose()
         models = set(schema["components"]["schemas"])
         assert {"OrderDetail", "IncidentSummary", "IncidentDetail", "ActionOutcome", "AuditRecord"} <= models
+        assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
         accept = schema["paths"]["/api/incidents/{incident_id}/accept-suggestion"]["post"]
-        assert any(p["name"] == ACTOR_HEADER for p in accept["parameters"])
+        assert accept["security"] == [{"HTTPBearer": []}]
+        assert {"401", "403", "404", "409"} <= set(accept["responses"])
         ok = accept["responses"]["200"]["content"]["application/json"]["schema"]
         assert ok["$ref"].endswith("/ActionOutcome")
+        assert all(path.startswith("/api/") for path in schema["paths"])  # console pages are not API
 
     run(scenario())

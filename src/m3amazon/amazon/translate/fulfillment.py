@@ -82,6 +82,7 @@ def create_request(
         shipping_speed_category=request.speed.value,
         destination_address=address(request.ship_to, request.request_id),
         fulfillment_action="Ship",
+        fulfillment_policy=request.policy,
         items=[
             mcf.CreateFulfillmentOrderItem(
                 seller_sku=line.sku,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from m3amazon.ops.crypto import seal, unseal
 from m3amazon.ops.db import bod_inbox
 
 RECEIVED = "received"
@@ -49,7 +50,7 @@ class StoredBod:
             verb=row.verb,
             noun=row.noun,
             from_logical_id=row.from_logical_id,
-            payload=row.payload,
+            payload=unseal(row.payload),  # encrypted at rest when PII keys are set
             status=row.status,
             received_at=row.received_at,
         )
@@ -93,7 +94,7 @@ def record(
                         verb=verb,
                         noun=noun,
                         from_logical_id=from_logical_id,
-                        payload=payload,
+                        payload=seal(payload),
                         status=RECEIVED,
                         deliveries=1,
                         received_at=now,

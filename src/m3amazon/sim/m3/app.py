@@ -13,7 +13,9 @@ Routes (shapes as the v2 swagger exports describe them; see research notes §1.5
   invoicing run (`/_sim/invoice`), options (`/_sim/options`: invoice on delivery or not), the
   IMS target the simulator sends its BODs to (`/_sim/ims`), and what end-to-end tests make
   happen in M3: the seller's warehouse shipping an order (`/_sim/orders/{orno}/deliver`), a
-  customer stop (`/_sim/customers/{cuno}/stop`), a stock balance (`/_sim/balances`).
+  customer stop (`/_sim/customers/{cuno}/stop`), a stock balance (`/_sim/balances`), an order
+  another sales channel enters (`POST /_sim/orders`) and customer service cancelling one
+  (`/_sim/orders/{orno}/cancel`).
 
 A single GET that fails answers HTTP 400 with the error both in `results[0]` and at the top level
 (`terminationReason`); a bulk POST answers 200 with per-transaction results (the bulk is not
@@ -46,6 +48,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from m3amazon.m3.fields import FieldTable
+from m3amazon.sim.m3 import sales_orders
 from m3amazon.sim.m3.deliveries import ship_order
 from m3amazon.sim.m3.emitter import BodEmitter, ImsTarget
 from m3amazon.sim.m3.invoicing import invoice_pending
@@ -505,6 +508,44 @@ def create_app(
             return JSONResponse(await run_in_threadpool(ship))
         except (SimMIError, ArithmeticError, ValueError) as exc:
             return JSONResponse({"error": str(exc), "code": getattr(exc, "code", None)}, status_code=409)
+
+    def as_user(transaction: str, record: dict[str, str]) -> list[dict[str, str]]:
+        """One OIS100MI transaction as an M3 user enters it (the MI layer's checks included)."""
+        return run("OIS100MI", transaction, record, "M3USER", 0, {})
+
+    @app.post("/_sim/orders")
+    async def enter_order(request: Request) -> JSONResponse:
+        """Another sales channel enters a customer order (see sales_orders.enter_order): its number."""
+        try:
+            spec = json.loads(await request.body() or b"{}")
+            if not isinstance(spec, dict) or not spec.get("cuno") or not spec.get("lines"):
+                raise ValueError(
+                    "fields: cuno, lines [{itno, quantity, price?}], ortp?, whlo?, cuor?, address?"
+                )
+            orno = await run_in_threadpool(sales_orders.enter_order, as_user, spec)
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        except SimMIError as exc:
+            return JSONResponse({"error": str(exc), "code": exc.code}, status_code=409)
+        return JSONResponse({"orno": orno})
+
+    @app.post("/_sim/orders/{orno}/cancel")
+    async def cancel_order(orno: str) -> JSONResponse:
+        """Customer service cancels the order: every open line closed (OIS100MI CloLine)."""
+
+        def close() -> list[int]:
+            lines = run("OIS100MI", "LstLine", {"ORNO": orno}, "M3USER", 0, {})
+            closed = []
+            for line in lines:
+                if line["ORST"] not in ("90", "99") and Decimal(line["DLQT"]) < Decimal(line["ORQT"]):
+                    as_user("CloLine", {"ORNO": orno, "PONR": line["PONR"]})
+                    closed.append(int(line["PONR"]))
+            return closed
+
+        try:
+            return JSONResponse({"orno": orno, "closed": await run_in_threadpool(close)})
+        except SimMIError as exc:
+            return JSONResponse({"error": str(exc), "code": exc.code}, status_code=409)
 
     @app.post("/_sim/customers/{cuno}/stop")
     async def stop_customer(cuno: str, request: Request) -> JSONResponse:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import random
 import threading
 import time
 import uuid
@@ -46,6 +47,12 @@ class ImsTarget:
     attempts: int = 5
     backoff_s: float = 0.2
     verify: Any = True
+    #: The ION document flow's filter for SyncSalesOrder: only orders of these order types are
+    #: sent (None: every order). Multi-Channel Fulfillment listens to its own order types only.
+    sales_order_types: list[str] | None = field(default_factory=lambda: ["MCF"])
+    #: Share of messages ION delivers twice (the same message id and BOD), from a seeded generator.
+    duplicate_share: float = 0.0
+    seed: int = 0
 
     def auth(self) -> tuple[dict[str, str], httpx.BasicAuth | None]:
         if self.token:
@@ -72,13 +79,23 @@ class BodEmitter:
         self.stats = EmitterStats()
         self._queue: queue.Queue[SimEvent | None] = queue.Queue()
         self._variation = itertools.count(1)
+        self._rng = random.Random(target.seed)
         self._lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._run, name="m3-sim-bods", daemon=True)
         self._thread.start()
 
+    def _wanted(self, event: SimEvent) -> bool:
+        types = self.target.sales_order_types
+        if event.noun != "SalesOrder" or types is None:
+            return True
+        return dict(event.attributes).get("ORTP") in types
+
     def __call__(self, events: list[SimEvent]) -> None:
+        events = [event for event in events if self._wanted(event)]
+        if not events:
+            return
         with self._lock:
             self.stats.queued += len(events)
             self._idle.clear()
@@ -144,6 +161,19 @@ class BodEmitter:
     ) -> None:
         parameters, payload = self.document(event)
         content_type, body = encode_message(parameters, payload)
+        copies = 2 if self.target.duplicate_share and self._rng.random() < self.target.duplicate_share else 1
+        for _ in range(copies):
+            self._deliver(http, headers, auth, parameters, content_type, body)
+
+    def _deliver(
+        self,
+        http: httpx.Client,
+        headers: dict[str, str],
+        auth: httpx.BasicAuth | None,
+        parameters: ImsParameters,
+        content_type: str,
+        body: bytes,
+    ) -> None:
         error = "not sent"
         for attempt in range(self.target.attempts):
             if attempt:

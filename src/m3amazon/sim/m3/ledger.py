@@ -212,3 +212,22 @@ def list_voucher_lines(db: sqlite3.Connection, rec: dict[str, str], call: Call) 
         (head["divi"], head["yea4"], head["vono"]),
     ).fetchall()
     return [_voucher_line(head, row, call) for row in rows]
+
+
+@handles("GLS200MI", "LstVouchersByDt")
+def list_vouchers_by_date(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row]:
+    """Voucher lines with an accounting date from FRDT to TODT (YYYYMMDD), of one division."""
+    first, last = date(rec.get("FRDT"), "FRDT"), date(rec.get("TODT"), "TODT")
+    divi = rec.get("DIVI") or call.divi
+    heads = db.execute(
+        "SELECT * FROM gl_vouchers WHERE divi = ? AND acdt >= ? AND acdt <= ? ORDER BY yea4, vono",
+        (divi, first, last),
+    ).fetchall()
+    out: list[Row] = []
+    for head in heads:
+        rows = db.execute(
+            "SELECT * FROM gl_voucher_lines WHERE divi = ? AND yea4 = ? AND vono = ? ORDER BY jrno, jsno",
+            (head["divi"], head["yea4"], head["vono"]),
+        ).fetchall()
+        out.extend(_voucher_line(head, row, call) for row in rows)
+    return out

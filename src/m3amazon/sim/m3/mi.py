@@ -62,6 +62,8 @@ class SimEvent:
     document_id: str
     #: Canonical object(s) the BOD carries.
     documents: tuple[Any, ...]
+    #: Facts about the document an ION document flow can filter on (e.g. ("ORTP", "MCF")).
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

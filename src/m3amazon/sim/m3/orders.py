@@ -41,6 +41,7 @@ from m3amazon.sim.m3.mi import (
     number,
     warehouse,
 )
+from m3amazon.sim.m3.sales_orders import sales_order_event
 from m3amazon.sim.m3.stock import (
     FINAL_LINE_STATUSES,
     allocate_order,
@@ -318,6 +319,7 @@ def confirm(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[Row
     )
     db.execute("UPDATE batch_heads SET stat = '90', ornr = ? WHERE orno = ?", (number, orno))
     allocate_order(db, number, call)
+    call.events.append(sales_order_event(db, number))
     return [{"ORNO": number, "STAT": "90"}]
 
 
@@ -586,6 +588,7 @@ def close_line(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list[
     if status is None:
         update_line(db, line["orno"], line["ponr"])
     refresh_order_status(db, line["orno"])
+    call.events.append(sales_order_event(db, line["orno"]))
     return []
 
 
@@ -602,6 +605,7 @@ def delete_line(db: sqlite3.Connection, rec: dict[str, str], call: Call) -> list
     release_allocation(db, call, line)
     db.execute("UPDATE order_lines SET orst = '90' WHERE orno = ? AND ponr = ?", (line["orno"], line["ponr"]))
     refresh_order_status(db, line["orno"])
+    call.events.append(sales_order_event(db, line["orno"]))
     return []
 
 

@@ -18,6 +18,7 @@ from m3amazon.sim.m3 import (  # noqa: F401  (register handlers)
     ledger,
     masterdata,
     orders,
+    sales_orders,
     stock,
 )
 from m3amazon.sim.m3.mi import HANDLERS, Call, Row, SimMIError, served_transactions

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: Warehouses, facilities and order types every simulated company has.
 DEFAULT_WAREHOUSES = {"100": "A01", "FBA": "A01"}
-DEFAULT_ORDER_TYPES = ("AMZ", "AFN", "MFN")
+DEFAULT_ORDER_TYPES = ("AMZ", "AFN", "MFN", "MCF")
 #: On-hand balance each catalog item gets in each warehouse when seeded.
 DEFAULT_ON_HAND = Decimal(1000)
 #: A small chart of accounts (AITP 1) for the GL interface: account -> (name, class).
@@ -46,7 +46,12 @@ DEFAULT_ACCOUNTS = {
     "1920": "Bank",
     "2610": "Output VAT",
     "3010": "Sales",
+    "3020": "Sales returns",
     "3050": "Shipping income",
+    "3090": "Amazon reimbursements",
+    "1590": "Amazon reserve",
+    "6590": "Storage fees",
+    "6600": "Advertising",
     "6570": "Marketplace fees",
     "6580": "Fulfilment fees",
     "7990": "Rounding",
