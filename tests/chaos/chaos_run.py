@@ -43,9 +43,12 @@ from chaos_checker import FinalState, History, check
 
 from m3amazon.canonical import FulfillmentChannel, OrderStatus
 from m3amazon.m3.translate import fit_address
+from m3amazon.mapping import load_mappings
 from m3amazon.ops import incidents
 from m3amazon.ops.db import create_engine
 from m3amazon.sim.catalog import build_catalog
+from m3amazon.sim.inventory_check import out_of_sync
+from m3amazon.sim.mcf_demo import start_mcf_orders
 from m3amazon.sim.processes import WorkerProcess
 from m3amazon.sim.sandbox import IMS_TOKEN, Sandbox
 from m3amazon.sim.world import World
@@ -60,6 +63,8 @@ CONTROL_TIMEOUT_S = 120.0
 class Profile:
     orders: int
     kills: int
+    mcf_orders: int = 0
+    settlements: int = 0
     batch: int = 25
     unknown_skus: int = 2
     unfit_address_share: float = 0.02
@@ -70,8 +75,8 @@ class Profile:
 
 
 PROFILES = {
-    "ci": Profile(orders=150, kills=6),
-    "full": Profile(orders=1000, kills=24),
+    "ci": Profile(orders=150, kills=6, mcf_orders=20, settlements=2),
+    "full": Profile(orders=1000, kills=24, mcf_orders=200, settlements=5),
 }
 
 
@@ -209,17 +214,50 @@ def _active_incidents(url: str) -> list[tuple[str, str | None]]:
     return [(r["category"], r["subject"]) for r in rows if r["status"] in incidents.ACTIVE]
 
 
-def _final_state(box: Sandbox, world: World, url: str, ids: list[str]) -> tuple[FinalState, list[str]]:
+def _lowest_status(order: dict[str, Any]) -> str:
+    return min((str(line.get("orst") or "") for line in order.get("lines", [])), default="")
+
+
+def _final_state(
+    box: Sandbox,
+    world: World,
+    url: str,
+    ids: list[str],
+    history: History,
+    catalog: list[Any],
+    unknown: set[str],
+) -> tuple[FinalState, list[str]]:
     amazon_status = {}
     for order_id in ids:
         order = box.account.get_order(order_id)
         amazon_status[order_id] = order.status.value if order else "UNKNOWN"
-    cuors = [order["cuor"] for order in box.m3_store.orders()]
+    m3_orders = box.m3_store.orders()
+    cuors = [order["cuor"] for order in m3_orders]
     gl = box.m3_store.gl_batches_by_key()
+    with box.m3_store.transaction() as db:
+        vouchers = {
+            f"{row[0]}/{row[1]}/{row[2]}": (str(row[3]), str(row[4]))
+            for row in db.execute("SELECT divi, yea4, vono, dsum, csum FROM gl_vouchers")
+        }
+    # One entry per fulfillment order Amazon holds, named after the M3 order it was made for.
+    with box.account.lock:
+        mcf = [f"M3-{o.body.get('displayableOrderId')}" for o in box.account.mcf.orders.values()]
+    rules = load_mappings(None).inventory
+    mismatches = out_of_sync(
+        box.account, box.m3_store, rules, catalog, list(box.account.marketplaces), skip_skus=sorted(unknown)
+    )
     final = FinalState(
         amazon_status=amazon_status,
         m3_cuors=cuors,
+        mcf_request_ids=mcf,
+        mcf_m3_status={o["orno"]: _lowest_status(o) for o in m3_orders},
         gl_batches=dict(gl),
+        vouchers=vouchers,
+        settlement_posted={s: "" for s in history.settlements if any(s in key for key in gl)},
+        inventory={
+            f"{m.sku}@{m.marketplace}": (m.amazon if m.amazon is not None else -1, m.expected)
+            for m in mismatches
+        },
         incidents=_active_incidents(url),
     )
     # Seller shipments M3 made that Amazon does not show as shipped (a lost confirmation).
@@ -252,7 +290,12 @@ def _settled(box: Sandbox, url: str, history: History) -> bool:
         order = box.account.get_order(order_id)
         if order_id not in cuors and (order is None or order.status is not OrderStatus.CANCELLED):
             return False
-    return True
+    by_number = {o["orno"]: o for o in box.m3_store.orders()}
+    for number in history.mcf_orders:
+        if number not in subjects and _lowest_status(by_number.get(number, {})) < "66":
+            return False
+    posted = box.m3_store.gl_batches_by_key()
+    return all(any(s in key for key in posted) or s in subjects for s in history.settlements)
 
 
 def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[str, Any]:
@@ -276,6 +319,7 @@ def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[
     config = box.config(url, visibility_timeout_s=10, executor_id="chaos-1")
     config["m3"]["timeout_s"] = 3.0
     config["web"] = {"port": web_port}
+    config["settlements"] = {"interval_s": 5, "first_after_s": 2}
     workers = [WorkerProcess(config, workdir, "worker-1", web=True)]
     fleet = Fleet(workers)
     history = History()
@@ -338,7 +382,19 @@ def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[
                 storm(amazon, 3.0, batch_seed)
             world.step()
             time.sleep(0.5)
-        log(f"{len(ids)} orders taken by Amazon; waiting for the monkey ({fleet.kills} kills so far)")
+        numbers = start_mcf_orders(box, world, catalog, profile.mcf_orders, unknown)
+        history.mcf_orders = {number: frozenset() for number in numbers}
+        log(f"{len(ids)} orders taken by Amazon, {len(numbers)} MCF orders entered in M3")
+        for _ in range(profile.settlements):
+            for _step in range(6):  # let money happen between two settlements
+                world.step()
+                time.sleep(0.5)
+            amazon.post("/_sim/settlements/close", json={}).raise_for_status()
+        with box.account.lock:
+            for group in box.account.finances.groups:
+                if group.settlement_id:
+                    history.settlements[group.settlement_id] = ""
+        log(f"{len(history.settlements)} settlements closed; waiting for the monkey ({fleet.kills} kills)")
         while chaos.is_alive():  # the monkey has kills left
             world.step()
             time.sleep(0.5)
@@ -361,7 +417,7 @@ def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[
             else:
                 quiet = 0
             time.sleep(0.5)
-        final, unconfirmed = _final_state(box, world, url, ids)
+        final, unconfirmed = _final_state(box, world, url, ids, history, catalog, unknown)
         verdict = check(history, final)
         counters = verdict.as_json(
             database=database,

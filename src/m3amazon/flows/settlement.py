@@ -48,6 +48,9 @@ from m3amazon.ops.incidents import Incident
 
 log = logging.getLogger(__name__)
 
+#: A posting M3 could not take or answer (transport error, timeout, 5xx) is tried again after these
+#: pauses before it becomes an incident; every attempt looks the batch up first, so none posts twice.
+POSTING_RETRY_PAUSES_S = (2.0, 5.0, 15.0, 30.0, 60.0)
 INVALID, UNMAPPED, FAILED, POSTED = "settlement_invalid", "gl_unmapped", "settlement_posting", "posted"
 CATEGORIES = frozenset({INVALID, UNMAPPED, FAILED})
 
@@ -108,6 +111,11 @@ async def settlement_received(source: SettlementSource) -> SettlementOutcome:
     batches: list[PostedBatch] = []
     for journal in plan.journals:
         batch = await post_journal(journal)
+        for pause_s in POSTING_RETRY_PAUSES_S:  # M3 unreachable, or its answer lost on the way
+            if not (isinstance(batch, Rejected) and batch.retryable):
+                break
+            await DBOS.sleep_async(pause_s)  # durable: a restart resumes the wait
+            batch = await post_journal(journal)  # safe: it looks the batch up in M3 first
         if isinstance(batch, Rejected):
             return await report_rejected(source, sha, batch, digest)
         batches.append(batch)
