@@ -55,6 +55,17 @@ def postgres_database() -> tuple[str, Any] | None:
     return f"{base.rpartition('/')[0]}/{name}", drop
 
 
+def databases_to_measure(*, sqlite_only: bool = False) -> list[str]:
+    """SQLite, and PostgreSQL too when it is reachable (and wanted)."""
+    if sqlite_only:
+        return ["sqlite"]
+    probe = postgres_database()
+    if probe is None:
+        return ["sqlite"]
+    probe[1]()
+    return ["sqlite", "postgresql"]
+
+
 def one_run(database: str, concurrency: int, orders: int) -> tuple[float, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="m3a-bench-") as tmp:
         workdir = Path(tmp)
@@ -101,14 +112,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    databases = ["sqlite"]
-    probe = postgres_database()
-    if probe is not None:
-        probe[1]()
-        databases.append("postgresql")
-
     rows, measurements = [], []
-    for database in databases:
+    for database in databases_to_measure():
         baseline = measure(
             f"{database}, 1 at a time",
             "orders/s",

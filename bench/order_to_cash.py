@@ -39,7 +39,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import Measurement, measure, report
-from order_slice import postgres_database
+from order_slice import databases_to_measure, postgres_database
 
 from m3amazon.ops.db import order_events
 from m3amazon.sim.m3.app import Faults
@@ -201,15 +201,8 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
 
-    databases = ["sqlite"]
-    if not args.sqlite_only:
-        probe = postgres_database()
-        if probe is not None:
-            probe[1]()
-            databases.append("postgresql")
-
     rows, measurements = [], []
-    for database in databases:
+    for database in databases_to_measure(sqlite_only=args.sqlite_only):
         baseline = measure(
             f"{database}, 1 at a time",
             "orders/s",

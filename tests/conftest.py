@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from m3a_testenv import PG_URL, pg_reachable, require
+from m3a_testenv import PG_URL, fresh_pg_database, pg_reachable, require
 
 
 @pytest.fixture
@@ -18,14 +17,5 @@ def pg_url() -> Iterator[str]:
         f"PostgreSQL is not reachable at {PG_URL}",
         "start PostgreSQL or set M3AMAZON_TEST_PG_URL to run it",
     )
-    import psycopg
-
-    name = f"m3a_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = PG_URL.rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database() as url:
+        yield url

@@ -17,10 +17,10 @@ state with the history of what was sent. Exit status 1 when any counter is not z
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
-import socket
 import ssl
 import subprocess
 import sys
@@ -28,8 +28,6 @@ import tempfile
 import threading
 import time
 import traceback
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,9 +36,11 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: m3a_testenv
 
 from chaos_checker import FinalState, History, check
 
+from m3a_testenv import free_port, fresh_pg_database
 from m3amazon.canonical import FulfillmentChannel, OrderStatus
 from m3amazon.m3.translate import fit_address
 from m3amazon.mapping import load_mappings
@@ -53,7 +53,6 @@ from m3amazon.sim.processes import WorkerProcess
 from m3amazon.sim.sandbox import IMS_TOKEN, Sandbox
 from m3amazon.sim.world import World
 
-PG_URL = os.environ.get("M3AMAZON_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CATALOG_SIZE = 40
 #: The simulators' control planes answer slowly while the machine is busy: be patient with them.
 CONTROL_TIMEOUT_S = 120.0
@@ -84,27 +83,7 @@ def log(message: str) -> None:
     print(f"[chaos {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- databases ------------------------------------------------------------------------------
-
-
-def _postgres_database() -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    name = f"m3a_chaos_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{PG_URL.rpartition('/')[0]}/{name}", drop
 
 
 def restart_postgresql() -> bool:
@@ -298,13 +277,8 @@ def _settled(box: Sandbox, url: str, history: History) -> bool:
     return all(any(s in key for key in posted) or s in subjects for s in history.settlements)
 
 
-def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[str, Any]:
+def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path) -> dict[str, Any]:
     rng = random.Random(seed)
-    cleanup: Callable[[], None] | None = None
-    if database == "sqlite":
-        url = f"sqlite:///{workdir / 'chaos.sqlite'}"
-    else:
-        url, cleanup = _postgres_database()
     catalog = build_catalog(size=CATALOG_SIZE)
     unknown = {item.sku for item in rng.sample(catalog, profile.unknown_skus)}
     box = Sandbox.start(
@@ -315,7 +289,7 @@ def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[
     verify = ssl.create_default_context(cafile=str(box.tls.ca_cert))
     amazon = httpx.Client(base_url=box.amazon.url, verify=verify, timeout=CONTROL_TIMEOUT_S)
     world = World(box, seed=seed, partial_share=0.2)
-    web_port = _free_port()
+    web_port = free_port()
     config = box.config(url, visibility_timeout_s=10, executor_id="chaos-1")
     config["m3"]["timeout_s"] = 3.0
     config["web"] = {"port": web_port}
@@ -437,8 +411,6 @@ def run_once(database: str, profile: Profile, seed: int, workdir: Path) -> dict[
         amazon.close()
         world.close()
         box.stop()
-        if cleanup:
-            cleanup()
 
 
 def main() -> int:
@@ -451,7 +423,12 @@ def main() -> int:
         log(f"profile {profile_name} on {database}")
         with tempfile.TemporaryDirectory(prefix=f"m3a-chaos-{database}-") as tmp:
             try:
-                runs.append(run_once(database, profile, seed, Path(tmp)))
+                with (
+                    contextlib.nullcontext(f"sqlite:///{Path(tmp) / 'chaos.sqlite'}")
+                    if database == "sqlite"
+                    else fresh_pg_database("m3a_chaos")
+                ) as url:
+                    runs.append(run_once(database, url, profile, seed, Path(tmp)))
             except Exception as exc:
                 log(traceback.format_exc())
                 runs.append({"database": database, "error": repr(exc), "verdict": "fail"})
