@@ -123,6 +123,9 @@ def run(
     config: ConfigOption = None,
     web: Annotated[bool, typer.Option(help="Serve the web surface")] = True,
     intake: Annotated[bool, typer.Option(help="Take notifications from SQS")] = True,
+    work: Annotated[
+        bool, typer.Option(help="Run queued workflows (--no-work: a web process that only enqueues)")
+    ] = True,
 ) -> None:
     """Run the service (engine, SQS intake, web) until SIGINT/SIGTERM."""
     from m3amazon.ops.logs import setup_logging
@@ -131,7 +134,7 @@ def run(
     settings = _load(config)
     # JSON lines with correlation ids, personal data and secrets redacted (or text: log_format)
     setup_logging(settings.log_level, settings.log_format, QUIET_LOGGERS)
-    asyncio.run(run_service(settings, web=web, intake=intake))
+    asyncio.run(run_service(settings, web=web, intake=intake, work=work))
 
 
 @config_app.command("check")

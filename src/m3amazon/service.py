@@ -3,6 +3,9 @@
 `m3amazon run` and `m3amazon demo` both end up here. SIGINT/SIGTERM stop intake first (no new
 work), then the web server, then the engine; workflows still running are recovered by the next
 start of the same executor id.
+
+`work=False` (`m3amazon run --no-work`): the process enqueues (BODs from ION, operators' retries)
+but runs no queued workflow; the web process of a fleet, next to workers run with `--no-web`.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ async def run_service(
     stop: asyncio.Event | None = None,
     web: bool = True,
     intake: bool = True,
+    work: bool = True,
     on_ready: Callable[[bootstrap.Runtime], None] | None = None,
 ) -> None:
     stop = stop or asyncio.Event()
@@ -62,7 +66,7 @@ async def run_service(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
 
-    rt = await bootstrap.start_engine(settings)
+    rt = await bootstrap.start_engine(settings, process_queues=work)
     tasks: list[asyncio.Task[None]] = []
     server: _EmbeddedServer | None = None
     try:
@@ -75,7 +79,7 @@ async def run_service(
             dbos_recover,
             interval_s=settings.engine.heartbeat_interval_s,
             timeout_s=settings.engine.heartbeat_timeout_s,
-            takeover=settings.engine.takeover,
+            takeover=settings.engine.takeover and work,  # a --no-work process takes nothing over
         )
         tasks.append(asyncio.create_task(heartbeat.run(stop), name="worker-heartbeat"))
         retention = RetentionJob(rt.engine, settings.security)  # personal data purged when due

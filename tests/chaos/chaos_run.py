@@ -2,10 +2,16 @@
 
 Workload: Amazon orders (FBA and seller-fulfilled; some with injected bad data: SKUs M3 does not
 know, addresses too long for M3), buyer cancellations, the world moving on (Amazon ships FBA
-orders, the warehouse ships the rest from M3, M3 invoices). Faults, together: SIGKILLs of worker
-processes at random moments (restarted with the same identity), SP-API 429s and 5xx, M3 timeouts,
-5xx and connection resets, duplicated and reordered notifications, duplicated BODs; on PostgreSQL
-also a database restart.
+orders, the warehouse ships the rest from M3, M3 invoices), MCF orders entered in M3, settlements
+closed by Amazon, a stream of stock changes in M3. Faults, together: SIGKILLs of worker processes
+at random moments (restarted with the same identity), SP-API 429s and 5xx, M3 timeouts, 5xx and
+connection resets, duplicated and reordered notifications, duplicated BODs.
+
+SQLite: one process (engine, intake and web), killed and restarted. PostgreSQL: the fleet of
+docs/deployment.md, three workers (`--no-web`) and one web process (`--no-intake --no-work`, the
+IMS endpoint ION sends its BODs to); the kills hit the workers, one of them is killed half-way
+and never started again (the others take its workflows over after `engine.heartbeat_timeout_s`),
+and the database itself is restarted.
 
 At the end the faults stop, the world settles, and `chaos_checker.check` compares the simulators'
 state with the history of what was sent. Exit status 1 when any counter is not zero.
@@ -29,6 +35,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +51,7 @@ from m3a_testenv import free_port, fresh_pg_database
 from m3amazon.canonical import FulfillmentChannel, OrderStatus
 from m3amazon.m3.translate import fit_address
 from m3amazon.mapping import load_mappings
-from m3amazon.ops import incidents
+from m3amazon.ops import incidents, workers
 from m3amazon.ops.db import create_engine
 from m3amazon.sim.catalog import build_catalog
 from m3amazon.sim.inventory_check import out_of_sync
@@ -71,11 +78,14 @@ class Profile:
     duplicate_share: float = 0.3
     reorder_share: float = 0.3
     settle_timeout_s: float = 900.0
+    #: Orders arrive over about this long, so that the kills hit work in flight.
+    arrival_s: float = 60.0
+    stock_changes_per_batch: int = 2
 
 
 PROFILES = {
-    "ci": Profile(orders=150, kills=6, mcf_orders=20, settlements=2),
-    "full": Profile(orders=1000, kills=24, mcf_orders=200, settlements=5),
+    "ci": Profile(orders=150, kills=6, mcf_orders=20, settlements=2, arrival_s=30.0),
+    "full": Profile(orders=1000, kills=24, mcf_orders=200, settlements=5, arrival_s=180.0),
 }
 
 
@@ -102,22 +112,28 @@ def restart_postgresql() -> bool:
 
 
 class Fleet:
-    """Worker processes that the chaos kills and restarts (same executor id, so they resume)."""
+    """Worker processes that the chaos kills and restarts (same executor id, so they resume), and
+    on PostgreSQL a web process that is left alone."""
 
-    def __init__(self, workers: list[WorkerProcess]) -> None:
+    def __init__(self, workers: list[WorkerProcess], web: WorkerProcess | None = None) -> None:
         self.workers = workers
+        self.web = web
+        self.gone: list[WorkerProcess] = []  # killed and never started again
         self.kills = 0
         self.lock = threading.Lock()
 
     def start(self) -> None:
-        for worker in self.workers:
-            worker.start()
-        for worker in self.workers:
-            worker.wait_ready(120)
+        for process in self.processes():
+            process.start()
+        for process in self.processes():
+            process.wait_ready(120)
+
+    def processes(self) -> list[WorkerProcess]:
+        return self.workers + ([self.web] if self.web else [])
 
     def kill_one(self, rng: random.Random) -> None:
         with self.lock:
-            worker = rng.choice(self.workers)
+            worker = rng.choice([w for w in self.workers if w not in self.gone])
             worker.kill()
             self.kills += 1
         time.sleep(rng.uniform(0.2, 2.0))  # down for a moment: BODs and notifications pile up
@@ -125,9 +141,63 @@ class Fleet:
             worker.start()
         worker.wait_ready(120)
 
+    def kill_for_good(self, rng: random.Random) -> WorkerProcess:
+        """SIGKILL a worker and never start it again: the others must take its work over."""
+        with self.lock:
+            worker = rng.choice([w for w in self.workers if w not in self.gone])
+            worker.kill()
+            self.gone.append(worker)
+            self.kills += 1
+        return worker
+
     def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
+        for process in self.processes():
+            if process not in self.gone:
+                process.stop()
+
+
+#: PostgreSQL fleet: heartbeats every second; a worker silent for 8 s is taken over by another.
+HEARTBEAT_INTERVAL_S = 1.0
+HEARTBEAT_TIMEOUT_S = 8.0
+
+
+def build_fleet(box: Sandbox, database: str, url: str, workdir: Path, web_port: int) -> Fleet:
+    """SQLite: one process doing everything. PostgreSQL: three workers and a web process."""
+
+    def config(executor_id: str, *, web: bool) -> dict[str, Any]:
+        engine: dict[str, Any] = {"executor_id": executor_id}
+        if database == "postgresql":
+            engine |= {
+                "heartbeat_interval_s": HEARTBEAT_INTERVAL_S,
+                "heartbeat_timeout_s": HEARTBEAT_TIMEOUT_S,
+            }
+        settings = box.config(url, visibility_timeout_s=10, **engine)
+        settings["m3"]["timeout_s"] = 3.0
+        if web:
+            settings["web"] = {"port": web_port}
+        settings["settlements"] = {"interval_s": 5, "first_after_s": 2}
+        settings["inventory"] = {"poll_interval_s": 5}  # the stock changes below: found by the delta poll
+        # MCF orders whose last run failed for a passing reason are tried again after 10 s
+        settings["mcf"] = {"poll_interval_s": 5, "inbox_interval_s": 0.5, "retry_interval_s": 10}
+        return settings
+
+    if database == "sqlite":
+        return Fleet([WorkerProcess(config("chaos-1", web=True), workdir, "worker-1", web=True)])
+    fleet = [WorkerProcess(config(f"chaos-w{i}", web=False), workdir, f"worker-{i}") for i in (1, 2, 3)]
+    web = WorkerProcess(
+        config("chaos-web", web=True), workdir, "web", web=True, options=["--no-intake", "--no-work"]
+    )
+    return Fleet(fleet, web)
+
+
+def change_stock(box: Sandbox, rng: random.Random, items: list[Any], warehouse: str, count: int) -> None:
+    """Goods receipts and stock counts in M3: new on-hand balances for a few items."""
+    for item in rng.sample(items, min(count, len(items))):
+        httpx.post(
+            f"{box.m3.url}/_sim/balances",
+            json={"whlo": warehouse, "itno": item.item_number, "on_hand": rng.randint(10, 150)},
+            timeout=CONTROL_TIMEOUT_S,
+        ).raise_for_status()
 
 
 # -- faults --------------------------------------------------------------------------------
@@ -182,7 +252,8 @@ def _expected_incidents(box: Sandbox, order_id: str, unknown: set[str]) -> froze
     return frozenset(found)
 
 
-def _active_incidents(url: str) -> list[tuple[str, str | None]]:
+def _active_incidents(url: str, *, full: bool = False) -> list[Any]:
+    """(category, subject) of every open incident; `full`: the whole rows."""
     engine = create_engine(url, pool_size=1)
     try:
         rows = incidents.list_incidents(engine, status=None, limit=1_000_000)
@@ -190,7 +261,8 @@ def _active_incidents(url: str) -> list[tuple[str, str | None]]:
         return []
     finally:
         engine.dispose()
-    return [(r["category"], r["subject"]) for r in rows if r["status"] in incidents.ACTIVE]
+    active = [r for r in rows if r["status"] in incidents.ACTIVE]
+    return active if full else [(r["category"], r["subject"]) for r in active]
 
 
 def _lowest_status(order: dict[str, Any]) -> str:
@@ -214,13 +286,25 @@ def _final_state(
     cuors = [order["cuor"] for order in m3_orders]
     gl = box.m3_store.gl_batches_by_key()
     with box.m3_store.transaction() as db:
+        # M3 sums a voucher's debits (DSUM) and its credits as a negative CSUM.
         vouchers = {
-            f"{row[0]}/{row[1]}/{row[2]}": (str(row[3]), str(row[4]))
+            f"{row[0]}/{row[1]}/{row[2]}": (str(row[3]), str(-Decimal(row[4])))
             for row in db.execute("SELECT divi, yea4, vono, dsum, csum FROM gl_vouchers")
         }
+        # What reached the clearing account per GL batch (in the settlement's currency: CUAM).
+        clearing = load_mappings(None).gl.clearing.account
+        to_clearing: dict[str, Decimal] = {}
+        for key, fields in db.execute(
+            "SELECT v.key1, l.fields FROM gl_voucher_lines l"
+            " JOIN gl_vouchers v ON (v.divi, v.yea4, v.vono) = (l.divi, l.yea4, l.vono)"
+        ):
+            line = json.loads(fields)
+            if line.get("AIT1") == clearing:
+                amount = Decimal(line.get("CUAM") or line.get("ACAM") or "0")
+                to_clearing[key] = to_clearing.get(key, Decimal(0)) + amount
     # One entry per fulfillment order Amazon holds, named after the M3 order it was made for.
     with box.account.lock:
-        mcf = [f"M3-{o.body.get('displayableOrderId')}" for o in box.account.mcf.orders.values()]
+        mcf = [o.request_id for o in box.account.mcf.orders.values()]
     rules = load_mappings(None).inventory
     mismatches = out_of_sync(
         box.account, box.m3_store, rules, catalog, list(box.account.marketplaces), skip_skus=sorted(unknown)
@@ -232,7 +316,11 @@ def _final_state(
         mcf_m3_status={o["orno"]: _lowest_status(o) for o in m3_orders},
         gl_batches=dict(gl),
         vouchers=vouchers,
-        settlement_posted={s: "" for s in history.settlements if any(s in key for key in gl)},
+        settlement_posted={
+            s: str(sum((v for key, v in to_clearing.items() if s in key), Decimal(0)))
+            for s in history.settlements
+            if any(s in key for key in gl)
+        },
         inventory={
             f"{m.sku}@{m.marketplace}": (m.amazon if m.amazon is not None else -1, m.expected)
             for m in mismatches
@@ -252,15 +340,40 @@ def _final_state(
     return final, unconfirmed
 
 
+def _takeover_figures(url: str, fleet: Fleet) -> dict[str, Any]:
+    """What became of the workers killed for good: their PENDING workflows (must be none left)
+    and who took them over."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        views = {view.executor_id: view for view in workers.listing(engine, HEARTBEAT_TIMEOUT_S)}
+    finally:
+        engine.dispose()
+    gone = [views[w.executor_id] for w in fleet.gone if w.executor_id in views]
+    return {
+        "workers_not_restarted": len(fleet.gone),
+        "dead_worker_workflows_pending": sum(view.pending for view in gone),
+        "dead_worker_workflows_taken_over": sum(view.recovered for view in gone),
+        "taken_over_by": {view.executor_id: view.taken_over_by for view in gone},
+    }
+
+
 def world_partly(world: World) -> set[str]:
     """Orders the warehouse has shipped only in part so far."""
     return set(getattr(world, "_partly", set()))
 
 
-def _settled(box: Sandbox, url: str, history: History) -> bool:
-    """Every clean order in M3 (or cancelled by Amazon), every bad one in an incident."""
+def _settled(box: Sandbox, url: str, history: History, catalog: list[Any], unknown: set[str]) -> bool:
+    """Every clean order in M3 (or cancelled by Amazon), every bad one in an incident, every MCF
+    order delivered, every settlement posted, Amazon's quantities as M3 says, and no incident open
+    that injected bad data does not explain (the product retries what failed for a passing reason;
+    the run waits for that, up to the profile's `settle_timeout_s`)."""
+    active = _active_incidents(url)
+    subjects = {subject for _, subject in active}
+    expected = {**history.amazon_orders, **{f"M3-{k}": v for k, v in history.mcf_orders.items()}}
+    expected.update(history.mcf_orders)
+    if any(category not in expected.get(subject or "", frozenset()) for category, subject in active):
+        return False
     cuors = {order["cuor"] for order in box.m3_store.orders()}
-    subjects = {subject for _, subject in _active_incidents(url)}
     for order_id, bad in history.amazon_orders.items():
         if bad:
             if order_id not in subjects:
@@ -271,10 +384,14 @@ def _settled(box: Sandbox, url: str, history: History) -> bool:
             return False
     by_number = {o["orno"]: o for o in box.m3_store.orders()}
     for number in history.mcf_orders:
-        if number not in subjects and _lowest_status(by_number.get(number, {})) < "66":
+        if _lowest_status(by_number.get(number, {})) < "66":
             return False
     posted = box.m3_store.gl_batches_by_key()
-    return all(any(s in key for key in posted) or s in subjects for s in history.settlements)
+    if not all(any(s in key for key in posted) for s in history.settlements):
+        return False
+    rules = load_mappings(None).inventory
+    marketplaces = list(box.account.marketplaces)
+    return not out_of_sync(box.account, box.m3_store, rules, catalog, marketplaces, skip_skus=sorted(unknown))
 
 
 def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path) -> dict[str, Any]:
@@ -290,12 +407,9 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
     amazon = httpx.Client(base_url=box.amazon.url, verify=verify, timeout=CONTROL_TIMEOUT_S)
     world = World(box, seed=seed, partial_share=0.2)
     web_port = free_port()
-    config = box.config(url, visibility_timeout_s=10, executor_id="chaos-1")
-    config["m3"]["timeout_s"] = 3.0
-    config["web"] = {"port": web_port}
-    config["settlements"] = {"interval_s": 5, "first_after_s": 2}
-    workers = [WorkerProcess(config, workdir, "worker-1", web=True)]
-    fleet = Fleet(workers)
+    fleet = build_fleet(box, database, url, workdir, web_port)
+    warehouse = load_mappings(None).inventory.warehouses[0]
+    stocked = [item for item in catalog if item.sku not in unknown]
     history = History()
     started = time.monotonic()
     try:
@@ -327,6 +441,10 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
                 if done.is_set():
                     return
                 try:
+                    if len(fleet.workers) > 1 and not fleet.gone and fleet.kills >= profile.kills // 2:
+                        victim = fleet.kill_for_good(rng)
+                        log(f"killed {victim.name} for good ({fleet.kills}/{profile.kills})")
+                        continue
                     fleet.kill_one(rng)
                     log(f"killed and restarted a worker ({fleet.kills}/{profile.kills})")
                 except Exception as exc:  # the driver reports it; the verdict decides
@@ -352,22 +470,29 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
                 history.amazon_orders[order_id] = _expected_incidents(box, order_id, unknown)
             clean = [i for i in new if not history.amazon_orders[i]]
             world.cancel([i for i in clean if rng.random() < profile.cancel_share])
+            change_stock(box, rng, stocked, warehouse, profile.stock_changes_per_batch)
             if rng.random() < 0.3:
                 storm(amazon, 3.0, batch_seed)
             world.step()
-            time.sleep(0.5)
+            time.sleep(profile.arrival_s * profile.batch / profile.orders)
         numbers = start_mcf_orders(box, world, catalog, profile.mcf_orders, unknown)
         history.mcf_orders = {number: frozenset() for number in numbers}
         log(f"{len(ids)} orders taken by Amazon, {len(numbers)} MCF orders entered in M3")
-        for _ in range(profile.settlements):
-            for _step in range(6):  # let money happen between two settlements
+        # Settlements: Amazon closes one marketplace's event group at a time, money in between.
+        marketplaces = list(box.account.marketplaces)
+        closes = 0
+        while len(history.settlements) < profile.settlements and closes < 4 * profile.settlements:
+            for _step in range(6):
                 world.step()
+                change_stock(box, rng, stocked, warehouse, 1)
                 time.sleep(0.5)
-            amazon.post("/_sim/settlements/close", json={}).raise_for_status()
-        with box.account.lock:
-            for group in box.account.finances.groups:
-                if group.settlement_id:
-                    history.settlements[group.settlement_id] = ""
+            market = marketplaces[closes % len(marketplaces)]
+            amazon.post("/_sim/settlements/close", json={"marketplaces": [market]}).raise_for_status()
+            closes += 1
+            with box.account.lock:
+                for group in box.account.finances.groups:
+                    if group.settlement_id:  # the deposit the journal must foot to
+                        history.settlements[group.settlement_id] = str(group.total.amount)
         log(f"{len(history.settlements)} settlements closed; waiting for the monkey ({fleet.kills} kills)")
         while chaos.is_alive():  # the monkey has kills left
             world.step()
@@ -384,7 +509,7 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
         quiet = 0
         while time.monotonic() < deadline:
             world.step()
-            if _settled(box, url, history):
+            if _settled(box, url, history, catalog, unknown):
                 quiet += 1
                 if quiet >= 10:  # settled, and stays so while the world moves on
                     break
@@ -405,6 +530,17 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
         if unconfirmed:
             counters["verdict"] = "fail"
             counters["examples"]["seller_shipments_not_confirmed"] = unconfirmed[:10]
+        if counters["unexplained_incidents"]:  # what they say, for whoever reads the run
+            for row in _active_incidents(url, full=True):
+                if (
+                    f"{row['category']} about {row['subject']}"
+                    in counters["examples"]["unexplained_incidents"]
+                ):
+                    log(f"incident {row['reason_code']} about {row['subject']}: {str(row['message'])[:300]}")
+        if fleet.gone:
+            counters.update(_takeover_figures(url, fleet))
+            if counters["dead_worker_workflows_pending"]:
+                counters["verdict"] = "fail"
         return counters
     finally:
         fleet.stop()

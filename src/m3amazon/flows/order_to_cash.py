@@ -27,6 +27,7 @@ from m3amazon.canonical import FulfillmentChannel, Order, OrderChanged, OrderSta
 from m3amazon.flows import references
 from m3amazon.flows.outcomes import Failure, OrderOutcome
 from m3amazon.flows.records import TRANSLATION_CATEGORIES, record_outcome, report_incident
+from m3amazon.flows.transient import until_settled
 from m3amazon.m3 import lifecycle
 from m3amazon.m3.errors import MIError
 from m3amazon.m3.orders import CustomerOrderPlan, EnsuredOrder, ensure_customer_order
@@ -65,19 +66,20 @@ async def amazon_order_changed(event: OrderChanged) -> OrderOutcome:
     if rule.action is Action.IGNORE:
         return await record_outcome(order, OrderOutcome(order.order_id, "ignored"), event)
     if rule.action is Action.CLOSE_OPEN_LINES:
-        cancelled = await cancel_in_m3(order)  # close what M3 has not shipped yet
+        cancelled = await until_settled(lambda: cancel_in_m3(order))  # close what M3 has not shipped
         if isinstance(cancelled, Failure):
             return await report_incident(event, order, (cancelled,), order.order_id)
         return await record_outcome(order, cancelled, event)
 
-    translation = await plan_m3_order(order)  # customer and items in M3, then translate
+    translation = await until_settled(lambda: plan_m3_order(order))  # customer and items in M3, translate
     if isinstance(translation, Failure):
         return await report_incident(event, order, (translation,), order.order_id)
     if translation.problems:
         problems = await explain_problems(order, translation)  # e.g. SKU suggestions
         return await report_incident(event, order, problems, order.order_id, TRANSLATION_CATEGORIES)
     assert translation.plan is not None
-    m3_order = await ensure_m3_order(translation.plan)  # look up by CUOR, else create
+    plan = translation.plan
+    m3_order = await until_settled(lambda: ensure_m3_order(plan))  # look up by CUOR, else create
     if isinstance(m3_order, Failure):
         return await report_incident(event, order, (m3_order,), order.order_id, TRANSLATION_CATEGORIES)
     outcome = OrderOutcome(
@@ -85,7 +87,8 @@ async def amazon_order_changed(event: OrderChanged) -> OrderOutcome:
     )
 
     if rule.action is Action.CREATE_AND_REPORT_DELIVERY:  # Amazon shipped it (FBA): M3 delivers
-        delivered = await report_amazon_delivery(order, m3_order.order_number, rule)
+        number = m3_order.order_number
+        delivered = await until_settled(lambda: report_amazon_delivery(order, number, rule))
         if isinstance(delivered, Failure):
             return await report_incident(event, order, (delivered,), order.order_id)
         outcome = delivered

@@ -26,6 +26,7 @@ import logging
 import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from m3amazon.amazon.settlement_file import SettlementDigest, SettlementFileErro
 from m3amazon.bootstrap import runtime
 from m3amazon.canonical.journal import JournalPosting
 from m3amazon.flows.settlement_plan import SettlementPlan, plan_settlement
+from m3amazon.flows.transient import until_settled
 from m3amazon.m3.errors import MIError
 from m3amazon.m3.ledger import Conversion, PostedBatch, ensure_gl_batch, exchange_rate
 from m3amazon.mapping.gl import GLMapping
@@ -48,9 +50,6 @@ from m3amazon.ops.incidents import Incident
 
 log = logging.getLogger(__name__)
 
-#: A posting M3 could not take or answer (transport error, timeout, 5xx) is tried again after these
-#: pauses before it becomes an incident; every attempt looks the batch up first, so none posts twice.
-POSTING_RETRY_PAUSES_S = (2.0, 5.0, 15.0, 30.0, 60.0)
 INVALID, UNMAPPED, FAILED, POSTED = "settlement_invalid", "gl_unmapped", "settlement_posting", "posted"
 CATEGORIES = frozenset({INVALID, UNMAPPED, FAILED})
 
@@ -88,6 +87,10 @@ class SettlementOutcome:
     reconciliation: dict[str, Any] | None = field(default=None, compare=False)
 
 
+def _passing_rejection(result: PostedBatch | Rejected) -> bool:
+    return isinstance(result, Rejected) and result.retryable
+
+
 def workflow_id_for(source: SettlementSource, mapping_version: str) -> str:
     ident = f"report:{source.report_id}" if source.report_id else f"file:{(source.sha256 or '')[:24]}"
     return f"settlement-{ident}:{mapping_version}"
@@ -110,12 +113,8 @@ async def settlement_received(source: SettlementSource) -> SettlementOutcome:
         return await hold_for_mapping(source, sha, digest, plan)
     batches: list[PostedBatch] = []
     for journal in plan.journals:
-        batch = await post_journal(journal)
-        for pause_s in POSTING_RETRY_PAUSES_S:  # M3 unreachable, or its answer lost on the way
-            if not (isinstance(batch, Rejected) and batch.retryable):
-                break
-            await DBOS.sleep_async(pause_s)  # durable: a restart resumes the wait
-            batch = await post_journal(journal)  # safe: it looks the batch up in M3 first
+        # M3 unreachable, or its answer lost on the way: again after pauses (it looks the batch up first)
+        batch = await until_settled(partial(post_journal, journal), _passing_rejection)
         if isinstance(batch, Rejected):
             return await report_rejected(source, sha, batch, digest)
         batches.append(batch)

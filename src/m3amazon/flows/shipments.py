@@ -21,6 +21,7 @@ from m3amazon.canonical import FulfillmentChannel, Order, OrderStatus, Shipment,
 from m3amazon.flows.order_to_cash import fetch_order
 from m3amazon.flows.outcomes import SHIPMENT_CATEGORIES, Failure, OrderOutcome
 from m3amazon.flows.records import record_outcome, report_incident
+from m3amazon.flows.transient import until_settled
 from m3amazon.m3 import lifecycle
 from m3amazon.m3.errors import MIError
 
@@ -42,10 +43,11 @@ async def m3_shipment_reported(shipment: Shipment) -> OrderOutcome:
         )
         return await report_incident(None, order, (failure,), order.order_id)
 
-    matched = await match_to_amazon_items(order, shipment)  # M3 lines -> Amazon orderItemIds
+    matched = await until_settled(lambda: match_to_amazon_items(order, shipment))  # M3 lines -> item ids
     if isinstance(matched, Failure):
         return await report_incident(None, order, (matched,), order.order_id)
-    confirmed = await confirm_on_amazon(order, matched)  # confirmShipment, unless Amazon has it
+    lines = matched
+    confirmed = await until_settled(lambda: confirm_on_amazon(order, lines))  # unless Amazon has it
     if isinstance(confirmed, Failure):
         return await report_incident(None, order, (confirmed,), order.order_id)
     return await record_outcome(order, confirmed, None, SHIPMENT_CATEGORIES)

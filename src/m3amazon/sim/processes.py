@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,20 @@ class WorkerProcess:
     """`python -m m3amazon run --config FILE --no-web` in its own process group."""
 
     def __init__(
-        self, config: dict[str, Any], workdir: Path, name: str = "worker", *, web: bool = False
+        self,
+        config: dict[str, Any],
+        workdir: Path,
+        name: str = "worker",
+        *,
+        web: bool = False,
+        options: Sequence[str] = (),
     ) -> None:
-        """`web`: serve the web surface too (config `web.port`), e.g. the IMS endpoint for BODs."""
+        """`web`: serve the web surface too (config `web.port`), e.g. the IMS endpoint for BODs;
+        `options`: more `m3amazon run` options (`--no-intake --no-work`: a fleet's web process)."""
+        self.name = name
+        self.executor_id = str((config.get("engine") or {}).get("executor_id") or name)
         self.web = web
+        self.options = list(options)
         workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = workdir / f"{name}.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
@@ -46,7 +56,8 @@ class WorkerProcess:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "m3amazon", "run", "--config", str(self.config_path)]
-                + ([] if self.web else ["--no-web"]),
+                + ([] if self.web else ["--no-web"])
+                + self.options,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
