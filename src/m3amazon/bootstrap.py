@@ -160,10 +160,10 @@ async def start_engine(settings: Settings, *, process_queues: bool = True) -> Ru
             MCF_QUEUE,
             worker_concurrency=settings.engine.worker_concurrency,
             partition_concurrency=1,  # one run at a time per M3 order
-            polling_interval_sec=settings.engine.queue_polling_s,
+            polling_interval_sec=settings.engine.background_queue_polling_s,
         )
         await DBOS.register_queue_async(
-            INVENTORY_QUEUE, concurrency=1, polling_interval_sec=settings.engine.queue_polling_s
+            INVENTORY_QUEUE, concurrency=1, polling_interval_sec=settings.engine.background_queue_polling_s
         )
     log.info(
         "engine started (executor %s, database %s)",

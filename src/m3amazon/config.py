@@ -253,8 +253,13 @@ class EngineSettings(BaseModel):
     executor_id: str = Field(default_factory=lambda: os.environ.get("HOSTNAME", "local") + "-worker")
     #: Orders processed at once by one worker.
     worker_concurrency: int = Field(default=16, ge=1)
-    #: How often the queue is polled for new work, in seconds.
+    #: How often the order queue (Amazon order changes, M3 shipments and invoices) is polled for new
+    #: work, in seconds.
     queue_polling_s: float = Field(default=0.1, gt=0)
+    #: How often the Multi-Channel Fulfillment and inventory queues are polled, in seconds. Their runs
+    #: follow Amazon's pace (fulfillment orders, quantity feeds) and a second does not matter there;
+    #: every poll of every queue costs the worker CPU time and a database round trip.
+    background_queue_polling_s: float = Field(default=1.0, gt=0)
     #: How often the watchdog looks for workflows that died of an unexpected error (ops/watchdog.py).
     watchdog_interval_s: float = Field(default=30.0, gt=0)
     #: How often this worker records its heartbeat in the database (ops/workers.py).
