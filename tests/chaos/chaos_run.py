@@ -61,6 +61,7 @@ from m3amazon.sim.sandbox import IMS_TOKEN, Sandbox
 from m3amazon.sim.world import World
 
 CATALOG_SIZE = 40
+FBA_STOCK = 100_000
 #: The simulators' control planes answer slowly while the machine is busy: be patient with them.
 CONTROL_TIMEOUT_S = 120.0
 
@@ -241,6 +242,18 @@ def faults_off(box: Sandbox, amazon: httpx.Client) -> None:
 # -- the run -------------------------------------------------------------------------------
 
 
+def _close_settlement(amazon: httpx.Client, box: Sandbox, history: History, marketplace: str) -> int:
+    """Amazon closes the marketplace's event group; the settlements so far go into the history with
+    the deposit each journal must foot to. 1 if one was closed (0: nothing to settle there yet)."""
+    before = len(history.settlements)
+    amazon.post("/_sim/settlements/close", json={"marketplaces": [marketplace]}).raise_for_status()
+    with box.account.lock:
+        for group in box.account.finances.groups:
+            if group.settlement_id:
+                history.settlements[group.settlement_id] = str(group.total.amount)
+    return 1 if len(history.settlements) > before else 0
+
+
 def _expected_incidents(box: Sandbox, order_id: str, unknown: set[str]) -> frozenset[str]:
     order = box.account.get_order(order_id)
     found = set()
@@ -410,6 +423,9 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
     fleet = build_fleet(box, database, url, workdir, web_port)
     warehouse = load_mappings(None).inventory.warehouses[0]
     stocked = [item for item in catalog if item.sku not in unknown]
+    # FBA holds enough for every FBA and MCF order of the run: an MCF order Amazon cannot ship
+    # would be a right incident, but not one the checker could tell from a wrong one.
+    world.stock_fba([item.sku for item in stocked], FBA_STOCK)
     history = History()
     started = time.monotonic()
     try:
@@ -453,10 +469,15 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
         chaos = threading.Thread(target=monkey, name="chaos-monkey", daemon=True)
         chaos.start()
 
+        # Everything at once: each batch brings Amazon orders, some MCF orders entered in M3 and
+        # stock changes; settlements close along the way, one marketplace's event group at a time.
         ids: list[str] = []
-        batch_seed = seed * 1000
-        while len(ids) < profile.orders:
-            batch_seed += 1
+        numbers: list[str] = []
+        marketplaces = list(box.account.marketplaces)
+        closes = 0
+        batches = -(-profile.orders // profile.batch)
+        for index in range(batches):
+            batch_seed = seed * 1000 + index + 1
             count = min(profile.batch, profile.orders - len(ids))
             scenario = box.generate(
                 count,
@@ -470,29 +491,26 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
                 history.amazon_orders[order_id] = _expected_incidents(box, order_id, unknown)
             clean = [i for i in new if not history.amazon_orders[i]]
             world.cancel([i for i in clean if rng.random() < profile.cancel_share])
+            mcf_due = profile.mcf_orders * (index + 1) // batches - profile.mcf_orders * index // batches
+            numbers += start_mcf_orders(box, world, catalog, mcf_due, unknown)
             change_stock(box, rng, stocked, warehouse, profile.stock_changes_per_batch)
             if rng.random() < 0.3:
                 storm(amazon, 3.0, batch_seed)
+            if closes < profile.settlements and index + 1 >= (closes + 1) * batches // (
+                profile.settlements + 1
+            ):
+                closes += _close_settlement(amazon, box, history, marketplaces[closes % len(marketplaces)])
             world.step()
-            time.sleep(profile.arrival_s * profile.batch / profile.orders)
-        numbers = start_mcf_orders(box, world, catalog, profile.mcf_orders, unknown)
+            time.sleep(profile.arrival_s / batches)
         history.mcf_orders = {number: frozenset() for number in numbers}
         log(f"{len(ids)} orders taken by Amazon, {len(numbers)} MCF orders entered in M3")
-        # Settlements: Amazon closes one marketplace's event group at a time, money in between.
-        marketplaces = list(box.account.marketplaces)
-        closes = 0
         while len(history.settlements) < profile.settlements and closes < 4 * profile.settlements:
-            for _step in range(6):
+            for _step in range(6):  # money happens before the next settlement closes
                 world.step()
                 change_stock(box, rng, stocked, warehouse, 1)
                 time.sleep(0.5)
-            market = marketplaces[closes % len(marketplaces)]
-            amazon.post("/_sim/settlements/close", json={"marketplaces": [market]}).raise_for_status()
+            _close_settlement(amazon, box, history, marketplaces[closes % len(marketplaces)])
             closes += 1
-            with box.account.lock:
-                for group in box.account.finances.groups:
-                    if group.settlement_id:  # the deposit the journal must foot to
-                        history.settlements[group.settlement_id] = str(group.total.amount)
         log(f"{len(history.settlements)} settlements closed; waiting for the monkey ({fleet.kills} kills)")
         while chaos.is_alive():  # the monkey has kills left
             world.step()

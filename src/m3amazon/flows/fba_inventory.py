@@ -36,6 +36,7 @@ from m3amazon.amazon.errors import AmazonApiError, AmazonTranslationError
 from m3amazon.amazon.notifications import FBA_INVENTORY_AVAILABILITY_CHANGES
 from m3amazon.canonical import InventoryPosition
 from m3amazon.config import FbaReconciliationSettings
+from m3amazon.flows.transient import flow_step
 from m3amazon.m3 import aliases
 from m3amazon.m3.client import MIClient
 from m3amazon.m3.errors import MIError
@@ -211,7 +212,7 @@ async def reconcile_fba(trigger: str) -> dict[str, Any]:
     return await reconcile_fba_step(trigger)
 
 
-@DBOS.step()
+@flow_step()
 async def reconcile_fba_step(trigger: str) -> dict[str, Any]:
     rt = bootstrap.runtime()
     reconciler = reconciler_for(rt)

@@ -38,6 +38,7 @@ from m3amazon.canonical import InventoryPosition
 from m3amazon.config import Settings
 from m3amazon.flows.fba_inventory import pending_skus, reconcile_fba
 from m3amazon.flows.inventory_push import NOT_LISTED, InventorySync
+from m3amazon.flows.transient import flow_step
 from m3amazon.m3.client import MIClient
 from m3amazon.mapping import Mappings
 from m3amazon.ops import inventory_store as store
@@ -120,13 +121,13 @@ async def reconcile_inventory() -> dict[str, Any]:
     return {"read": read, "pushed": pushed, "feeds": feeds}
 
 
-@DBOS.step()
+@flow_step()
 async def push_changed_skus() -> dict[str, Any]:
     report = await _sync().push_dirty()
     return asdict(report)
 
 
-@DBOS.step()
+@flow_step()
 async def push_every_sku() -> dict[str, Any]:
     sync = _sync()
     await sync.refresh_aliases(max_age_s=0)
@@ -138,12 +139,12 @@ async def push_every_sku() -> dict[str, Any]:
     return asdict(report)
 
 
-@DBOS.step()
+@flow_step()
 async def follow_quantity_feeds() -> dict[str, Any]:
     return asdict(await _sync().follow_feeds())
 
 
-@DBOS.step()
+@flow_step()
 async def read_new_balances() -> int:
     sync = _sync()
     since = await asyncio.to_thread(store.cursor, sync.engine, POLL_CURSOR)
@@ -152,7 +153,7 @@ async def read_new_balances() -> int:
     return rows
 
 
-@DBOS.step()
+@flow_step()
 async def read_all_balances() -> int:
     sync = _sync()
     rows, _ = await sync.poll_m3(None)

@@ -21,6 +21,7 @@ from m3amazon.canonical import Invoice, Money, Order
 from m3amazon.flows.order_to_cash import fetch_order
 from m3amazon.flows.outcomes import INVOICE_CATEGORIES, Failure, OrderOutcome
 from m3amazon.flows.records import record_outcome, report_incident
+from m3amazon.flows.transient import flow_step
 from m3amazon.m3.charges import amount_of
 from m3amazon.mapping import Mappings
 from m3amazon.mapping.tables import ChargeMode
@@ -40,7 +41,7 @@ async def m3_invoice_reported(invoice: Invoice) -> OrderOutcome:
     return await record_outcome(order, checked, None, INVOICE_CATEGORIES)
 
 
-@DBOS.step()
+@flow_step()
 async def compare_amounts(order: Order, invoice: Invoice) -> OrderOutcome | Failure:
     """This invoice's goods lines against Amazon's prices for the same items and quantities."""
     rt = runtime()

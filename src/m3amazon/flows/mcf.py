@@ -45,6 +45,7 @@ from m3amazon.canonical import (
     ShippingSpeed,
 )
 from m3amazon.flows.outcomes import Failure
+from m3amazon.flows.transient import flow_step
 from m3amazon.m3 import lifecycle
 from m3amazon.m3.errors import MIError
 from m3amazon.m3.mcf_orders import (
@@ -274,7 +275,7 @@ def _amazon_failure(exc: AmazonApiError, doing: str) -> Failure:
     return Failure("MCF_REFUSED", f"{doing}: Amazon refused: {exc}")
 
 
-@DBOS.step()
+@flow_step()
 async def read_m3_order(orno: str) -> M3McfOrder | Failure | None:
     """The M3 order with its address and SKUs; None when it is not an MCF order."""
     try:
@@ -286,7 +287,7 @@ async def read_m3_order(orno: str) -> M3McfOrder | Failure | None:
     return order if is_mcf(order) else None
 
 
-@DBOS.step()
+@flow_step()
 async def fetch_progress(request_id: str) -> FulfillmentProgress | Failure | None:
     """The fulfillment order as Amazon has it now; None when Amazon does not know it."""
     return await _progress_of(request_id)
@@ -303,7 +304,7 @@ async def _progress_of(request_id: str) -> FulfillmentProgress | Failure | None:
         return _amazon_failure(exc, f"getFulfillmentOrder {request_id}")
 
 
-@DBOS.step()
+@flow_step()
 async def plan_request(order: M3McfOrder) -> FulfillmentRequest | Failure:
     """The items' seller SKUs (MMS025MI aliases), then the fulfillment request for the order's open
     lines (pure), checkpointed with the settings it used."""
@@ -334,7 +335,7 @@ def _marketplace() -> str | None:
     return runtime().settings.mcf.marketplace_id
 
 
-@DBOS.step()
+@flow_step()
 async def preview_at_amazon(request: FulfillmentRequest) -> str | Failure:
     """Amazon's preview at the configured speed: its fee estimate, or why it cannot ship."""
     try:
@@ -368,7 +369,7 @@ async def preview_at_amazon(request: FulfillmentRequest) -> str | Failure:
     return str(fees) if fees is not None else ""
 
 
-@DBOS.step()
+@flow_step()
 async def create_at_amazon(request: FulfillmentRequest, cuor: str | None) -> FulfillmentProgress | Failure:
     """createFulfillmentOrder unless Amazon already has this sellerFulfillmentOrderId (looked up
     first: this step may run again after a crash that followed the create)."""
@@ -436,7 +437,7 @@ def _note(entry: mcf_trail.McfEntry, kind: str, summary: str) -> None:
     )
 
 
-@DBOS.step()
+@flow_step()
 async def report_delivery(order: M3McfOrder, progress: FulfillmentProgress) -> str | Failure:
     """M3's delivered quantities brought up to what Amazon shipped; M3's statuses afterwards."""
     shipped: dict[str, Decimal] = {}
@@ -477,7 +478,7 @@ async def report_delivery(order: M3McfOrder, progress: FulfillmentProgress) -> s
     return status
 
 
-@DBOS.step()
+@flow_step()
 async def close_unshipped_lines(orno: str, reason: str) -> str | Failure:
     """Close what Amazon will not ship (every undelivered line); M3's statuses afterwards."""
     rt = runtime()
@@ -491,7 +492,7 @@ async def close_unshipped_lines(orno: str, reason: str) -> str | Failure:
     return status
 
 
-@DBOS.step()
+@flow_step()
 async def cancel_at_amazon(request_id: str) -> FulfillmentProgress | Failure:
     api = FulfillmentApi(runtime().amazon)
     try:
@@ -503,7 +504,7 @@ async def cancel_at_amazon(request_id: str) -> FulfillmentProgress | Failure:
         return _amazon_failure(exc, f"cancelFulfillmentOrder {request_id}")
 
 
-@DBOS.step()
+@flow_step()
 async def record_mcf_outcome(
     orno: str,
     order: M3McfOrder,
@@ -549,7 +550,7 @@ async def record_mcf_outcome(
     return McfOutcome(orno, outcome, request_id, detail=detail)
 
 
-@DBOS.step()
+@flow_step()
 async def report_mcf_incident(
     orno: str,
     order: M3McfOrder | None,

@@ -27,7 +27,7 @@ from m3amazon.canonical import FulfillmentChannel, Order, OrderChanged, OrderSta
 from m3amazon.flows import references
 from m3amazon.flows.outcomes import Failure, OrderOutcome
 from m3amazon.flows.records import TRANSLATION_CATEGORIES, record_outcome, report_incident
-from m3amazon.flows.transient import until_settled
+from m3amazon.flows.transient import flow_step, until_settled
 from m3amazon.m3 import lifecycle
 from m3amazon.m3.errors import MIError
 from m3amazon.m3.orders import CustomerOrderPlan, EnsuredOrder, ensure_customer_order
@@ -104,7 +104,7 @@ def _worth_waiting(order: Order | Failure) -> bool:
 # -- steps ----------------------------------------------------------------------------------
 
 
-@DBOS.step()
+@flow_step()
 async def fetch_order(
     order_id: str, changed_at: datetime | None = None, marketplace_id: str | None = None
 ) -> Order | Failure:
@@ -126,13 +126,13 @@ async def fetch_order(
         )
 
 
-@DBOS.step()
+@flow_step()
 async def decide(order: Order) -> Rule:
     """What the status table says to do for this status and fulfillment channel."""
     return runtime().mappings.status.rule_for(order.status, order.channel)
 
 
-@DBOS.step()
+@flow_step()
 async def plan_m3_order(order: Order) -> Translation | Failure:
     """Look up the customer and the items in M3, then translate (pure) into batch-order records.
 
@@ -147,7 +147,7 @@ async def plan_m3_order(order: Order) -> Translation | Failure:
     return to_m3_order(order, refs, rt.mappings, rt.settings.m3)
 
 
-@DBOS.step()
+@flow_step()
 async def explain_problems(order: Order, translation: Translation) -> tuple[Failure, ...]:
     """The translation's problems as failures, with suggestions where an operator can use them."""
     titles = {line.sku: line.title for line in order.lines}
@@ -163,7 +163,7 @@ async def explain_problems(order: Order, translation: Translation) -> tuple[Fail
     return tuple(failures)
 
 
-@DBOS.step()
+@flow_step()
 async def ensure_m3_order(plan: CustomerOrderPlan) -> EnsuredOrder | Failure:
     """OIS100MI batch order entry, idempotent on CUOR."""
     try:
@@ -179,7 +179,7 @@ async def ensure_m3_order(plan: CustomerOrderPlan) -> EnsuredOrder | Failure:
         return Failure(code, f"M3 did not create order {plan.cuor}: {exc}", exc.transient)
 
 
-@DBOS.step()
+@flow_step()
 async def report_amazon_delivery(order: Order, m3_order_number: str, rule: Rule) -> OrderOutcome | Failure:
     """Amazon shipped (FBA): M3's delivered quantities become Amazon's shipped quantities."""
     shipped = {line.line_id: line.quantity_shipped for line in order.lines if line.quantity_shipped}
@@ -205,7 +205,7 @@ async def report_amazon_delivery(order: Order, m3_order_number: str, rule: Rule)
     )
 
 
-@DBOS.step()
+@flow_step()
 async def cancel_in_m3(order: Order) -> OrderOutcome | Failure:
     """Close the M3 lines Amazon cancelled; a seller-fulfilled line M3 already shipped is an incident."""
     rt = runtime()

@@ -17,6 +17,7 @@ from dbos import DBOS
 from m3amazon.bootstrap import runtime
 from m3amazon.canonical import Order, OrderChanged, masked
 from m3amazon.flows.outcomes import ORDER_FLOW_CATEGORIES, Failure, OrderOutcome, actions_for
+from m3amazon.flows.transient import flow_step
 from m3amazon.ops import incidents, metrics, trail
 from m3amazon.ops.alerts import Alert, Severity
 from m3amazon.ops.incidents import Incident
@@ -28,7 +29,7 @@ def _workflow_id() -> str | None:
     return DBOS.workflow_id
 
 
-@DBOS.step()
+@flow_step()
 async def record_outcome(
     order: Order | None,
     outcome: OrderOutcome,
@@ -53,7 +54,7 @@ async def record_outcome(
 TRANSLATION_CATEGORIES = frozenset({"sku_unknown", "address_invalid", "mapping", "order_invalid"})
 
 
-@DBOS.step()
+@flow_step()
 async def report_incident(
     event: OrderChanged | None,
     order: Order | None,

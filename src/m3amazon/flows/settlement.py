@@ -40,7 +40,7 @@ from m3amazon.amazon.settlement_file import SettlementDigest, SettlementFileErro
 from m3amazon.bootstrap import runtime
 from m3amazon.canonical.journal import JournalPosting
 from m3amazon.flows.settlement_plan import SettlementPlan, plan_settlement
-from m3amazon.flows.transient import until_settled
+from m3amazon.flows.transient import flow_step, until_settled
 from m3amazon.m3.errors import MIError
 from m3amazon.m3.ledger import Conversion, PostedBatch, ensure_gl_batch, exchange_rate
 from m3amazon.mapping.gl import GLMapping
@@ -124,7 +124,7 @@ async def settlement_received(source: SettlementSource) -> SettlementOutcome:
 # -- steps ---------------------------------------------------------------------------------------
 
 
-@DBOS.step()
+@flow_step()
 async def keep_report_document(source: SettlementSource) -> str | Rejected:
     """Download the report's document (gunzipped) and keep it in the message store."""
     rt = runtime()
@@ -153,7 +153,7 @@ async def keep_report_document(source: SettlementSource) -> str | Rejected:
     return await asyncio.to_thread(settlements.store_file, rt.engine, data, f"report:{source.report_id}")
 
 
-@DBOS.step()
+@flow_step()
 async def read_and_validate(sha: str, marketplace: str | None) -> SettlementDigest | Rejected:
     """The stored file, read as a stream and checked: lines sum to the total, every row parses."""
     rt = runtime()
@@ -174,7 +174,7 @@ async def read_and_validate(sha: str, marketplace: str | None) -> SettlementDige
     return await asyncio.to_thread(read)
 
 
-@DBOS.step()
+@flow_step()
 async def posted_before(settlement_id: str, report_id: str | None = None) -> SettlementOutcome | None:
     """The outcome of an earlier posting of this settlement (from a file or another report run)."""
     engine = runtime().engine
@@ -193,12 +193,12 @@ async def posted_before(settlement_id: str, report_id: str | None = None) -> Set
     )
 
 
-@DBOS.step()
+@flow_step()
 async def plan_postings(digest: SettlementDigest) -> SettlementPlan:
     return plan_settlement(digest, runtime().mappings.gl)
 
 
-@DBOS.step()
+@flow_step()
 async def post_journal(journal: JournalPosting) -> PostedBatch | Rejected:
     """One period's journal as a GLS840MI batch, unless M3 has it already."""
     rt = runtime()
@@ -231,7 +231,7 @@ async def _conversion(gl: GLMapping, journal: JournalPosting) -> Conversion | No
     return Conversion(local, rate, gl.rounding.ait)
 
 
-@DBOS.step()
+@flow_step()
 async def hold_for_mapping(
     source: SettlementSource, sha: str, digest: SettlementDigest, plan: SettlementPlan
 ) -> SettlementOutcome:
@@ -267,7 +267,7 @@ async def hold_for_mapping(
     return SettlementOutcome(digest.settlement_id, "unmapped", message)
 
 
-@DBOS.step()
+@flow_step()
 async def report_rejected(
     source: SettlementSource, sha: str | None, rejected: Rejected, digest: SettlementDigest | None
 ) -> SettlementOutcome:
@@ -315,7 +315,7 @@ async def report_rejected(
     )
 
 
-@DBOS.step()
+@flow_step()
 async def record_posted(
     source: SettlementSource,
     sha: str,

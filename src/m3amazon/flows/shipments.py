@@ -21,7 +21,7 @@ from m3amazon.canonical import FulfillmentChannel, Order, OrderStatus, Shipment,
 from m3amazon.flows.order_to_cash import fetch_order
 from m3amazon.flows.outcomes import SHIPMENT_CATEGORIES, Failure, OrderOutcome
 from m3amazon.flows.records import record_outcome, report_incident
-from m3amazon.flows.transient import until_settled
+from m3amazon.flows.transient import flow_step, until_settled
 from m3amazon.m3 import lifecycle
 from m3amazon.m3.errors import MIError
 
@@ -53,7 +53,7 @@ async def m3_shipment_reported(shipment: Shipment) -> OrderOutcome:
     return await record_outcome(order, confirmed, None, SHIPMENT_CATEGORIES)
 
 
-@DBOS.step()
+@flow_step()
 async def match_to_amazon_items(order: Order, shipment: Shipment) -> Shipment | Failure:
     """The shipment with every line's `line_id` set to Amazon's orderItemId (from M3's line CUOR)."""
     amazon_items = {line.line_id for line in order.lines}
@@ -93,7 +93,7 @@ async def match_to_amazon_items(order: Order, shipment: Shipment) -> Shipment | 
     return shipment.model_copy(update={"lines": tuple(lines), "packages": shipment.packages[:1]})
 
 
-@DBOS.step()
+@flow_step()
 async def confirm_on_amazon(order: Order, shipment: Shipment) -> OrderOutcome | Failure:
     api = OrdersV0Api(runtime().amazon)
     try:
