@@ -78,7 +78,9 @@ def world(
     tls = LocalTLS.ensure(tmp_path_factory.mktemp("tls"))
     account = SellerAccount(marketplaces=MARKETS)
     generate_orders(account, 30, seed=42, afn_share=0.4, pending_share=0.1)
-    recorder = Recorder(create_app(account, time_scale=10_000))
+    # No usage plans here: these tests check shapes against the models, and searchOrders' plan
+    # (burst 20) would answer a 429 wherever the module's many searches happen to run fast.
+    recorder = Recorder(create_app(account, time_scale=10_000, rate_limits=False))
     server = serve_in_thread(recorder, tls=(tls.server_cert, tls.server_key), name="amazon-sim-reference")
     yield account, server, recorder, tls
     server.stop()
