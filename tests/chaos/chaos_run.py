@@ -120,7 +120,8 @@ class Fleet:
         self.workers = workers
         self.web = web
         self.gone: list[WorkerProcess] = []  # killed and never started again
-        self.kills = 0
+        self.kills = 0  # of workers
+        self.web_kills = 0
         self.lock = threading.Lock()
 
     def start(self) -> None:
@@ -150,6 +151,15 @@ class Fleet:
             self.gone.append(worker)
             self.kills += 1
         return worker
+
+    def kill_web(self, rng: random.Random) -> None:
+        """SIGKILL the web process (ION's BODs arrive there) and start it again."""
+        assert self.web is not None
+        self.web.kill()
+        self.web_kills += 1
+        time.sleep(rng.uniform(0.2, 2.0))
+        self.web.start()
+        self.web.wait_ready(120)
 
     def stop(self) -> None:
         for process in self.processes():
@@ -451,6 +461,8 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
         # The chaos monkey: kills spread over the time the orders take to arrive and settle.
         done = threading.Event()
 
+        restarts: list[float] = []  # of PostgreSQL
+
         def monkey() -> None:
             while fleet.kills < profile.kills and not done.is_set():
                 time.sleep(rng.uniform(2.0, 6.0))
@@ -460,6 +472,19 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
                     if len(fleet.workers) > 1 and not fleet.gone and fleet.kills >= profile.kills // 2:
                         victim = fleet.kill_for_good(rng)
                         log(f"killed {victim.name} for good ({fleet.kills}/{profile.kills})")
+                        continue
+                    if database == "postgresql" and not restarts and fleet.kills >= 2 * profile.kills // 3:
+                        log("restarting PostgreSQL")  # while orders still arrive and run
+                        if restart_postgresql():
+                            restarts.append(time.monotonic())
+                        continue
+                    if (
+                        fleet.web is not None
+                        and not fleet.web_kills
+                        and fleet.kills >= 3 * profile.kills // 4
+                    ):
+                        fleet.kill_web(rng)  # ION keeps re-sending its BODs while it is down
+                        log("killed and restarted the web process")
                         continue
                     fleet.kill_one(rng)
                     log(f"killed and restarted a worker ({fleet.kills}/{profile.kills})")
@@ -515,10 +540,8 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
         while chaos.is_alive():  # the monkey has kills left
             world.step()
             time.sleep(0.5)
-        if database == "postgresql":
-            log("restarting PostgreSQL")
-            if not restart_postgresql():
-                raise RuntimeError("could not restart PostgreSQL (pg_ctlcluster)")
+        if database == "postgresql" and not restarts:
+            raise RuntimeError("could not restart PostgreSQL (pg_ctlcluster)")
         done.set()
         chaos.join()
         faults_off(box, amazon)
@@ -540,7 +563,8 @@ def run_once(database: str, url: str, profile: Profile, seed: int, workdir: Path
             database=database,
             orders=len(ids),
             worker_kills=fleet.kills,
-            postgresql_restarts=1 if database == "postgresql" else 0,
+            web_process_kills=fleet.web_kills,
+            postgresql_restarts=len(restarts),
             seller_shipments_not_confirmed=len(unconfirmed),
             bods_sent=httpx.get(f"{box.m3.url}/_sim/ims", timeout=CONTROL_TIMEOUT_S).json().get("sent", 0),
             elapsed_s=round(time.monotonic() - started, 1),
