@@ -155,14 +155,23 @@ def check(history: History, final: FinalState, mcf_prefix: str = "M3-") -> Verdi
         if on_amazon != expected:
             count("skus_out_of_sync", f"{sku}: Amazon {on_amazon}, expected {expected}")
 
-    # Incidents nobody asked for: anything open that injected bad data does not explain.
+    for example in unexplained_incidents(history, final.incidents, mcf_prefix):
+        count("unexplained_incidents", example)
+
+    return Verdict({name: counters[name] for name in COUNTERS}, examples)
+
+
+def unexplained_incidents(
+    history: History, incidents: list[tuple[str, str | None]], mcf_prefix: str = "M3-"
+) -> list[str]:
+    """Incidents nobody asked for: each open one that injected bad data does not explain."""
     expected_by_subject: dict[str, frozenset[str]] = {
         **history.amazon_orders,
         **history.mcf_orders,
         **{f"{mcf_prefix}{k}": v for k, v in history.mcf_orders.items()},
     }
-    for category, subject in final.incidents:
-        if subject is None or category not in expected_by_subject.get(subject, frozenset()):
-            count("unexplained_incidents", f"{category} about {subject}")
-
-    return Verdict({name: counters[name] for name in COUNTERS}, examples)
+    return [
+        f"{category} about {subject}"
+        for category, subject in incidents
+        if subject is None or category not in expected_by_subject.get(subject, frozenset())
+    ]

@@ -45,7 +45,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/: m3a_testenv
 
-from chaos_checker import FinalState, History, check
+from chaos_checker import FinalState, History, check, unexplained_incidents
 
 from m3a_testenv import free_port, fresh_pg_database
 from m3amazon.canonical import FulfillmentChannel, OrderStatus
@@ -392,9 +392,7 @@ def _settled(box: Sandbox, url: str, history: History, catalog: list[Any], unkno
     the run waits for that, up to the profile's `settle_timeout_s`)."""
     active = _active_incidents(url)
     subjects = {subject for _, subject in active}
-    expected = {**history.amazon_orders, **{f"M3-{k}": v for k, v in history.mcf_orders.items()}}
-    expected.update(history.mcf_orders)
-    if any(category not in expected.get(subject or "", frozenset()) for category, subject in active):
+    if unexplained_incidents(history, active):
         return False
     cuors = {order["cuor"] for order in box.m3_store.orders()}
     for order_id, bad in history.amazon_orders.items():

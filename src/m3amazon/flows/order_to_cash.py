@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from dbos import DBOS
 
@@ -66,20 +67,19 @@ async def amazon_order_changed(event: OrderChanged) -> OrderOutcome:
     if rule.action is Action.IGNORE:
         return await record_outcome(order, OrderOutcome(order.order_id, "ignored"), event)
     if rule.action is Action.CLOSE_OPEN_LINES:
-        cancelled = await until_settled(lambda: cancel_in_m3(order))  # close what M3 has not shipped
+        cancelled = await until_settled(partial(cancel_in_m3, order))  # close what M3 has not shipped
         if isinstance(cancelled, Failure):
             return await report_incident(event, order, (cancelled,), order.order_id)
         return await record_outcome(order, cancelled, event)
 
-    translation = await until_settled(lambda: plan_m3_order(order))  # customer and items in M3, translate
+    translation = await until_settled(partial(plan_m3_order, order))  # customer and items in M3, translate
     if isinstance(translation, Failure):
         return await report_incident(event, order, (translation,), order.order_id)
     if translation.problems:
         problems = await explain_problems(order, translation)  # e.g. SKU suggestions
         return await report_incident(event, order, problems, order.order_id, TRANSLATION_CATEGORIES)
     assert translation.plan is not None
-    plan = translation.plan
-    m3_order = await until_settled(lambda: ensure_m3_order(plan))  # look up by CUOR, else create
+    m3_order = await until_settled(partial(ensure_m3_order, translation.plan))  # by CUOR, else create
     if isinstance(m3_order, Failure):
         return await report_incident(event, order, (m3_order,), order.order_id, TRANSLATION_CATEGORIES)
     outcome = OrderOutcome(
@@ -87,8 +87,7 @@ async def amazon_order_changed(event: OrderChanged) -> OrderOutcome:
     )
 
     if rule.action is Action.CREATE_AND_REPORT_DELIVERY:  # Amazon shipped it (FBA): M3 delivers
-        number = m3_order.order_number
-        delivered = await until_settled(lambda: report_amazon_delivery(order, number, rule))
+        delivered = await until_settled(partial(report_amazon_delivery, order, m3_order.order_number, rule))
         if isinstance(delivered, Failure):
             return await report_incident(event, order, (delivered,), order.order_id)
         outcome = delivered

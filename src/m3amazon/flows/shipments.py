@@ -12,6 +12,8 @@ reported; they are recorded and not sent back.
 
 from __future__ import annotations
 
+from functools import partial
+
 from dbos import DBOS
 
 from m3amazon.amazon.api.orders_v0 import OrdersV0Api
@@ -43,11 +45,10 @@ async def m3_shipment_reported(shipment: Shipment) -> OrderOutcome:
         )
         return await report_incident(None, order, (failure,), order.order_id)
 
-    matched = await until_settled(lambda: match_to_amazon_items(order, shipment))  # M3 lines -> item ids
+    matched = await until_settled(partial(match_to_amazon_items, order, shipment))  # M3 lines -> item ids
     if isinstance(matched, Failure):
         return await report_incident(None, order, (matched,), order.order_id)
-    lines = matched
-    confirmed = await until_settled(lambda: confirm_on_amazon(order, lines))  # unless Amazon has it
+    confirmed = await until_settled(partial(confirm_on_amazon, order, matched))  # unless Amazon has it
     if isinstance(confirmed, Failure):
         return await report_incident(None, order, (confirmed,), order.order_id)
     return await record_outcome(order, confirmed, None, SHIPMENT_CATEGORIES)
